@@ -1,0 +1,76 @@
+"""Argument checks shared by every public function.
+
+Errors teach: each message names the parameter, what was received and what was expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+MODES = ("valid", "same", "full")
+
+
+def as_float_array(x, name: str, ndim: int | None = None, layout: str = "") -> np.ndarray:
+    """Return ``x`` as a floating-point array, without ever modifying ``x``.
+
+    Integer input is promoted to float64; float32 and float64 are kept as they are.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers; got complex dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-D {layout}; got ndim={arr.ndim} with shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """``value`` as a Python int, or a ValueError/TypeError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    return int(value)
+
+
+def pair(value, name: str) -> tuple:
+    """An int or a 2-sequence as a pair (one entry per image axis)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or an (h, w) pair; got a sequence of length {len(value)}"
+            )
+        return tuple(value)
+    return (value, value)
+
+
+def check_filters(W, ch_in: int) -> np.ndarray:
+    """W of eq. (2): ``(ch_in, ch_out, f, f)``, its ch_in equal to the input's."""
+    W = as_float_array(W, "W", 4, "(ch_in, ch_out, f, f)")
+    if W.shape[2] != W.shape[3]:
+        raise ValueError(f"W must hold square f x f filters; got W.shape={W.shape}")
+    if W.shape[2] < 1 or W.shape[1] < 1:
+        raise ValueError(f"W must have f >= 1 and ch_out >= 1; got W.shape={W.shape}")
+    if W.shape[0] != ch_in:
+        raise ValueError(
+            f"channel mismatch: W.shape[0] (ch_in of the filters) is {W.shape[0]} "
+            f"but q.shape[1] (ch_in of the input) is {ch_in}"
+        )
+    return W
+
+
+def check_bias(b, ch_out: int) -> np.ndarray:
+    """b of eq. (3): one bias per output channel."""
+    b = as_float_array(b, "b", 1, "(ch_out,)")
+    if b.shape[0] != ch_out:
+        raise ValueError(
+            f"b must have length ch_out={ch_out} (W.shape[1]); got b.shape={b.shape}"
+        )
+    return b

@@ -1,0 +1,219 @@
+"""Output size and padding: eqs. (7) and (8) of the notes.
+
+The notes fix the output height ``h_out`` first and derive the total padding ``p`` from it
+(eq. 7), then split ``p`` as evenly as possible, the extra pixel going top/left (eq. 8).
+Each image axis is treated on its own, so images may be rectangular.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import MODES, check_int, pair
+
+
+def output_size(h_in: int, f: int, s: int = 1, mode: str = "valid") -> int:
+    """Output height for one axis and a named mode.
+
+    Parameters
+    ----------
+    h_in, f, s : int
+        Input height, filter width, stride.
+    mode : {"valid", "same", "full"}
+        ``"valid"``: floor((h_in - f)/s) + 1, every window inside the image;
+        ``"same"``: ceil(h_in/s); ``"full"``: floor((h_in + f - 2)/s) + 1, every window that
+        overlaps the image by at least one pixel.
+
+    Returns
+    -------
+    int
+        ``h_out``.
+    """
+    h_in = check_int(h_in, "h_in", 1)
+    f = check_int(f, "f", 1)
+    s = check_int(s, "s", 1)
+    if mode == "valid":
+        if f > h_in:
+            raise ValueError(
+                f"h_out='valid' needs the filter to fit in the image: f={f} > h_in={h_in}"
+            )
+        return (h_in - f) // s + 1
+    if mode == "same":
+        return -(-h_in // s)
+    if mode == "full":
+        return (h_in + f - 2) // s + 1
+    raise ValueError(f"h_out must be an int >= 1, an (h, w) pair or one of {MODES}; got {mode!r}")
+
+
+def padding_amount(h_in: int, f: int, s: int, h_out: int) -> int:
+    """Total padding along one axis, eq. (7) of the notes.
+
+    ``p = s (h_out - 1) + f - h_in``: the padded input is exactly long enough for ``h_out``
+    windows of width ``f`` placed ``s`` apart. A negative ``p`` means rows are cropped.
+    """
+    return s * (h_out - 1) + f - h_in
+
+
+def split_padding(p: int) -> tuple[int, int]:
+    """Split a total padding ``p`` into (before, after) as eq. (8) does.
+
+    ``ceil(p/2)`` goes before (top or left), ``floor(p/2)`` after (bottom or right).
+    A negative ``p`` crops the same way: ``split_padding(-3) == (-1, -2)``.
+    """
+    return -(-p // 2), p // 2
+
+
+def resolve_h_out(h_in: int, w_in: int, f: int, s: int, h_out) -> tuple[int, int]:
+    """Turn the ``h_out`` argument (int, pair or mode) into ``(h_out, w_out)``."""
+    if isinstance(h_out, str):
+        if h_out not in MODES:
+            raise ValueError(
+                f"h_out must be an int >= 1, an (h, w) pair or one of {MODES}; got {h_out!r}"
+            )
+        if h_out == "valid" and (f > h_in or f > w_in):
+            raise ValueError(
+                f"h_out='valid' needs the filter to fit in the image: W has f={f} but "
+                f"q has (h_in, w_in)=({h_in}, {w_in})"
+            )
+        return output_size(h_in, f, s, h_out), output_size(w_in, f, s, h_out)
+    hh, ww = pair(h_out, "h_out")
+    return check_int(hh, "h_out", 1), check_int(ww, "h_out", 1)
+
+
+def explicit_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Normalise an explicit padding to ``((top, bottom), (left, right))``.
+
+    Accepts ``(top, bottom, left, right)`` or ``((top, bottom), (left, right))``.
+    """
+    flat = np.asarray(padding, dtype=object).ravel().tolist()
+    if len(flat) != 4:
+        raise ValueError(
+            "padding must be (top, bottom, left, right) or ((top, bottom), (left, right)); "
+            f"got {padding!r}"
+        )
+    for v in flat:
+        check_int(v, "padding", -(10**9))
+    t, b, l, r = (int(v) for v in flat)
+    return (t, b), (l, r)
+
+
+def layer_geometry(shape, f: int, s: int, h_out, padding=None):
+    """Output size and per-side padding of a layer.
+
+    Parameters
+    ----------
+    shape : tuple
+        Shape of ``q``, ``(n_b, ch_in, h_in, w_in)``.
+    f, s : int
+        Filter width and stride.
+    h_out : int, pair or {"valid", "same", "full"}
+        Output size, from which eq. (7) gives the padding; ignored (must be "valid" or equal
+        to the result) when ``padding`` is given.
+    padding : None or 4 ints
+        Explicit ``(top, bottom, left, right)`` padding instead of the notes' split, for
+        PyTorch/TensorFlow conventions. Rows the last window does not reach stay unread.
+
+    Returns
+    -------
+    (h_out, w_out), ((top, bottom), (left, right))
+    """
+    s = check_int(s, "s", 1)
+    h_in, w_in = shape[2], shape[3]
+    if padding is None:
+        ho, wo = resolve_h_out(h_in, w_in, f, s, h_out)
+        pads = (
+            split_padding(padding_amount(h_in, f, s, ho)),
+            split_padding(padding_amount(w_in, f, s, wo)),
+        )
+        return (ho, wo), pads
+    pads = explicit_padding(padding)
+    sizes = []
+    for n, (before, after), axis in zip((h_in, w_in), pads, ("height", "width"), strict=True):
+        padded = n + before + after
+        if padded < f:
+            raise ValueError(
+                f"the filter (f={f}) is bigger than the padded input along the {axis}: "
+                f"{n} + {before} + {after} = {padded}"
+            )
+        sizes.append((padded - f) // s + 1)
+    if not (isinstance(h_out, str) and h_out == "valid"):
+        if tuple(pair(h_out, "h_out")) != tuple(sizes):
+            raise ValueError(
+                f"h_out={h_out!r} contradicts padding={padding!r}, which gives "
+                f"(h_out, w_out)={tuple(sizes)}; pass only one of them"
+            )
+    return tuple(sizes), pads
+
+
+def pad(q, p):
+    """Zero-pad (or crop) the last two axes of ``q``: eq. (8) of the notes.
+
+    Parameters
+    ----------
+    q : ndarray, shape (..., h_in, w_in)
+        Images; any leading axes (batch, channels) are kept.
+    p : int, (p_h, p_w) or ((top, bottom), (left, right))
+        An int or a pair is the *total* padding per axis, split by eq. (8): ``ceil(p/2)``
+        before, ``floor(p/2)`` after. A pair of pairs gives each side explicitly.
+        Negative amounts crop.
+
+    Returns
+    -------
+    q_bar : ndarray, shape (..., h_in + p_h, w_in + p_w)
+        A new array; ``q`` is not modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pad(np.ones((2, 2)), 3).shape
+    (5, 5)
+    >>> pad(np.arange(9.).reshape(3, 3), 1)
+    array([[0., 0., 0., 0.],
+           [0., 0., 1., 2.],
+           [0., 3., 4., 5.],
+           [0., 6., 7., 8.]])
+    """
+    q = np.asarray(q)
+    if q.ndim < 2:
+        raise ValueError(f"q must have at least 2 axes (h, w); got shape {q.shape}")
+    if isinstance(p, (tuple, list)) and len(p) == 2 and all(
+        isinstance(v, (tuple, list)) for v in p
+    ):
+        sides = [tuple(int(x) for x in v) for v in p]
+    else:
+        ph, pw = pair(p, "p")
+        sides = [split_padding(int(ph)), split_padding(int(pw))]
+    grow = [(max(a, 0), max(b, 0)) for a, b in sides]
+    out = np.pad(q, [(0, 0)] * (q.ndim - 2) + grow)
+    h, w = out.shape[-2:]
+    (t, b), (l, r) = [(-min(a, 0), -min(b, 0)) for a, b in sides]
+    if t + b > h or l + r > w:
+        raise ValueError(f"padding {p!r} crops more than the image {q.shape[-2:]} holds")
+    return out[..., t : h - b, l : w - r].copy()
+
+
+def backward_padding(h_in: int, f: int, s: int, h_out: int, before: int) -> tuple[int, int]:
+    """Padding of the dilated ``dz`` in the notes' route to ``dq``: eqs. (24)-(26), (29).
+
+    The dilated ``dz_hat`` has ``s (h_out - 1) + 1`` entries along an axis; cross-correlating
+    it (stride 1) with an ``f``-wide rotated filter must give ``h_in`` entries, so it is padded
+    to ``h_in + f - 1`` in all: ``p_back = h_in + f - 2 - s (h_out - 1)``, which is
+    ``2 (f - 1) - p`` (eq. 24) when ``p`` is the forward padding of eq. (7). The split is
+    *not* the forward one: ``f - 1 - before`` goes before (eq. 25, with ``before = ceil(p/2)``),
+    so the extra pixel of an odd ``p_back`` goes bottom/right.
+
+    Parameters
+    ----------
+    h_in, f, s, h_out : int
+        The forward layer's sizes along one axis.
+    before : int
+        Forward padding before (top or left) along that axis.
+
+    Returns
+    -------
+    (before_back, after_back) : tuple of int
+        Negative values crop.
+    """
+    p_back = h_in + f - 2 - s * (h_out - 1)
+    before_back = f - 1 - before
+    return before_back, p_back - before_back
