@@ -4,14 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: setup book test lint unit notebooks execute lab clean bench
+.PHONY: setup book test lint unit notebooks browser browser-test execute lab clean bench
 
-setup: $(VENV)/.installed
+## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
+## Awesome: pinned in package-lock.json, installed by npm into node_modules/, copied into
+## _build/html/_static/offline/ by offline/offline_assets.py at build time; never committed).
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	bash offline/require-tool.sh npm
+	npm ci --no-audit --no-fund
 	touch $@
 
 ## The HTML book from the stored notebook outputs, warnings as errors.
@@ -22,13 +30,23 @@ lint: setup
 	$(BIN)/ruff check .
 
 unit: setup
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --ignore=tests/browser
 
 notebooks: setup
 	$(BIN)/pytest $(NBVAL) chapters
 
-## Everything: lint, unit tests, notebooks under strict nbval.
-test: lint
+## Debian's Chromium for the browser test (apt-get as root, else says what to install).
+browser:
+	bash offline/require-tool.sh chromium
+
+## The browser test alone: every page of the built book in headless Chromium
+## (screenshots in _build/screenshots/).
+browser-test: book browser
+	$(BIN)/pytest tests/browser
+
+## Everything: lint, the book build, unit tests, notebooks under strict nbval, and the
+## browser test over every page of the built book.
+test: lint book browser
 	$(BIN)/pytest $(NBVAL) tests chapters
 
 ## Re-execute every chapter in place (authors run this after editing a notebook).

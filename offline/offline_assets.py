@@ -1,0 +1,189 @@
+"""Sphinx extension: the HTML book serves every browser asset itself (no CDN).
+
+Third-party browser code is not committed. It is pinned in ``package.json`` /
+``package-lock.json`` and installed into ``node_modules/`` by ``npm ci`` (``make book`` does
+it). This extension, loaded from ``_config.yml`` (``sphinx: local_extensions``):
+
+- stops the build with a clear message when ``node_modules/`` is missing or incomplete;
+- copies the assets into ``_build/html/_static/offline/`` when the build finishes
+  (NOT into the source ``_static/``: Jupyter Book 1 would inject every ``.js``/``.css``
+  found there into every page):
+
+  ==========================  ==========================================================
+  ``offline/mathjax/``        ``mathjax/es5`` (``mathjax_path`` in ``_config.yml``)
+  ``offline/require.js``      ``requirejs`` (``nb_ipywidgets_js`` in ``_config.yml``)
+  ``offline/html-manager/``   ``@jupyter-widgets/html-manager/dist`` (widget manager and
+                              its fonts)
+  ``offline/font-awesome/``   ``font-awesome`` 4.7 (the ``to_jshtml`` animation buttons)
+  ``offline/widgets-setup.js``  ``offline/widgets-setup.js`` of this repository
+  ==========================  ==========================================================
+
+- rewrites the Font Awesome stylesheet that matplotlib's ``Animation.to_jshtml()`` links
+  from a CDN to the local copy (in the notebook outputs, when a page is written);
+- removes the duplicated inline scripts of Sphinx 7.4 (``THEBE_JS_URL`` declared twice);
+- scans the built HTML and warns (an error under ``-W``) about any ``src=``/stylesheet that
+  still points outside the book.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import ConfigError
+from sphinx.util import logging
+from sphinx.util.osutil import relative_uri
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+OUT = "_static/offline"  # inside the HTML output
+
+# (source under node_modules, destination under OUT, file to check that it is installed)
+NPM_ASSETS = [
+    ("mathjax/es5", "mathjax", "tex-mml-chtml.js"),
+    ("requirejs/require.js", "require.js", ""),
+    ("@jupyter-widgets/html-manager/dist", "html-manager", "embed-amd.js"),
+    ("font-awesome", "font-awesome", "css/font-awesome.min.css"),
+]
+OWN_ASSETS = [("widgets-setup.js", "widgets-setup.js")]
+SKIP = shutil.ignore_patterns("*.map", "embed.js", "*.LICENSE.txt", "less", "scss", "*.md")
+
+# CDN stylesheets that notebook outputs link, and their local replacement (under OUT).
+CDN_REWRITES = [
+    (
+        re.compile(
+            r"https?://(?:maxcdn|stackpath|netdna)\.bootstrapcdn\.com/font-awesome/[\d.]+/css/"
+            r"font-awesome(?:\.min)?\.css"
+        ),
+        "font-awesome/css/font-awesome.min.css",
+    ),
+    (
+        re.compile(
+            r"https?://cdnjs\.cloudflare\.com/ajax/libs/font-awesome/4\.[\d.]+/css/"
+            r"font-awesome(?:\.min)?\.css"
+        ),
+        "font-awesome/css/font-awesome.min.css",
+    ),
+]
+
+# Resources a browser fetches by itself (links <a href> are not requests).
+EXTERNAL_RESOURCE = re.compile(
+    r"""<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\ssrc=["']?(?:https?:)?//[^"'\s>]+"""
+    r"""|<link\b[^>]*\bhref=["']?(?:https?:)?//[^"'\s>]+[^>]*>"""
+    r"""|@import\s+(?:url\()?["']?(?:https?:)?//[^"')\s]+"""
+    r"""|url\(["']?(?:https?:)?//[^"')\s]+""",
+    re.IGNORECASE,
+)
+
+
+def node_modules(app: Sphinx) -> Path:
+    return Path(app.confdir) / "node_modules"
+
+
+def check_installed(app: Sphinx, config) -> None:
+    missing = []
+    for src, _dest, probe in NPM_ASSETS:
+        path = node_modules(app) / src / probe
+        if not path.exists():
+            missing.append(str(Path("node_modules") / src / probe))
+    if missing:
+        raise ConfigError(
+            "The book's browser assets are not installed ("
+            + ", ".join(missing)
+            + " missing). Run `npm ci` in the book folder (`make book` does it; it needs "
+            "Node.js and npm: on Debian/Ubuntu `apt-get install nodejs npm`)."
+        )
+    for key in ("mathjax_path",):
+        value = getattr(config, key, "") or ""
+        if "://" in value:
+            logger.warning(f"offline_assets: {key} = {value!r} loads from outside the book")
+
+
+def dedupe_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Sphinx 7.4 registers inline scripts added at builder-inited twice (filename None and
+    ''), which redeclares ``const THEBE_JS_URL``. Keep the first of identical entries."""
+    for key in ("script_files", "css_files"):
+        assets = context.get(key)
+        if not assets:
+            continue
+        seen, kept = set(), []
+        for asset in assets:
+            filename = getattr(asset, "filename", asset) or ""
+            attrs = getattr(asset, "attributes", {}) or {}
+            ident = (filename, tuple(sorted((k, str(v)) for k, v in attrs.items())))
+            if ident in seen:
+                continue
+            seen.add(ident)
+            kept.append(asset)
+        if len(kept) != len(assets):
+            context[key] = kept
+
+
+def rewrite_cdn_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    if app.builder.format != "html":
+        return
+    page = app.builder.get_target_uri(docname)
+    for node in doctree.findall(nodes.raw):
+        if "html" not in node.get("format", "").split():
+            continue
+        text = node.astext()
+        new = text
+        for pattern, local in CDN_REWRITES:
+            new = pattern.sub(relative_uri(page, posixpath.join(OUT, local)), new)
+        if new != text:
+            node.children[:] = [nodes.Text(new)]
+            node.rawsource = new
+
+
+def copy_file(src: Path, dst: Path) -> None:
+    if dst.exists():
+        s, d = src.stat(), dst.stat()
+        if s.st_size == d.st_size and int(s.st_mtime) == int(d.st_mtime):
+            return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    if src.is_file():
+        copy_file(src, dst)
+        return
+    ignored = SKIP(str(src), [p.name for p in src.iterdir()])
+    for entry in src.iterdir():
+        if entry.name in ignored:
+            continue
+        copy_tree(entry, dst / entry.name)
+
+
+def install_and_check(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir) / OUT
+    for src, dest, _probe in NPM_ASSETS:
+        copy_tree(node_modules(app) / src, outdir / dest)
+    for src, dest in OWN_ASSETS:
+        copy_file(HERE / src, outdir / dest)
+
+    # Nothing in the built book may be fetched from outside it.
+    for page in sorted(Path(app.outdir).rglob("*.html")):
+        if OUT in page.as_posix() or "/_static/" in page.as_posix():
+            continue
+        found = sorted(set(EXTERNAL_RESOURCE.findall(page.read_text(encoding="utf8"))))
+        for hit in found:
+            logger.warning(
+                f"offline_assets: {page.relative_to(app.outdir)} loads from outside the book: "
+                f"{hit[:200]}"
+            )
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", check_installed)
+    app.connect("html-page-context", dedupe_assets, priority=900)
+    app.connect("doctree-resolved", rewrite_cdn_links)
+    app.connect("build-finished", install_and_check)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
