@@ -1,0 +1,207 @@
+"""What the explorer figures draw agrees with convlib (eqs. 6-8, 14-15, 17-29)."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # before pyplot is imported anywhere in here
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+import convlib
+from convlib import plot
+from convlib.conventions import convention_padding, explicit_output_size, unread_rows
+
+# stride 1-3, p odd, even, zero and negative (valid with a stride that does not divide),
+# rectangular images.
+GRID = [
+    (h_in, w_in, f, s, h_out)
+    for h_in, w_in, f, s in [(5, 5, 3, 2), (6, 8, 3, 2), (7, 7, 2, 3), (4, 6, 1, 1), (9, 5, 4, 2)]
+    for h_out in ("valid", "same", "full", 3)
+]
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _forward(h_in, w_in, f, s, h_out, seed=0):
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=(1, 1, h_in, w_in))
+    W = rng.normal(size=(1, 1, f, f))
+    return q, W, convlib.prepare(q, W, None, s, h_out)[3]
+
+
+@pytest.mark.parametrize(("h_in", "w_in", "f", "s", "h_out"), GRID)
+def test_padding_grid_is_the_padded_input(h_in, w_in, f, s, h_out):
+    q, _, L = _forward(h_in, w_in, f, s, h_out)
+    fig = plot.draw_padding(h_in, f, s, h_out, w_in=w_in)
+    d = fig.convlib_data
+    assert d["pads"] == L.pads
+    assert d["padded_shape"] == convlib.pad(q, L.pads).shape[-2:]
+    assert d["out_shape"] == (L.h_out, L.w_out)
+    assert (d["category"] == plot.IMAGE).sum() == convlib.pad(q, L.pads)[0, 0].size - (
+        (d["category"] == plot.ZERO).sum()
+    )
+    # eq. 7 fits exactly: the only rows no window reads are the gaps between windows (s > f)
+    Hp, Wp = d["padded_shape"]
+    assert list(d["unread_rows"]) == [r for r in range(Hp) if r % s >= f]
+    assert list(d["unread_cols"]) == [c for c in range(Wp) if c % s >= f]
+    # the drawn canvas spans the padded input (and the cropped rows, if any)
+    ax = fig.axes[0]
+    (r0, c0), (nr, nc) = d["origin"], d["category"].shape
+    assert ax.get_xlim() == (c0 - 0.5, c0 + nc - 0.5)
+    assert ax.get_ylim() == (r0 + nr - 0.5, r0 - 0.5)
+    if min(min(L.pads[0]), min(L.pads[1])) < 0:
+        assert (d["category"] == plot.CROP).any()
+
+
+@pytest.mark.parametrize("convention", ["pytorch", "tensorflow"])
+@pytest.mark.parametrize(("h_in", "f", "s"), [(5, 3, 2), (6, 3, 2), (7, 2, 3), (8, 4, 3)])
+@pytest.mark.parametrize("mode", ["valid", "same"])
+def test_framework_conventions(convention, h_in, f, s, mode):
+    before, after, h_out = convention_padding(h_in, f, s, convention, mode)
+    q = np.zeros((1, 1, h_in, h_in))
+    W = np.zeros((1, 1, f, f))
+    z = convlib.conv_forward(q, W, np.zeros(1), s, padding=(before, after, before, after))
+    assert z.shape[-1] == h_out
+    if convention == "pytorch":
+        assert before == after
+    else:
+        assert after - before in (0, 1)  # TensorFlow: the extra pixel goes after
+    if mode == "same":
+        assert h_out == -(-h_in // s) or convention == "pytorch"
+    d = plot.padding_data(h_in, f, s, mode, convention=convention)
+    reach = s * (h_out - 1) + f  # the last window's end (eq. 6)
+    bottom = [r for r in d["unread_rows"] if r >= reach]
+    assert len(bottom) == unread_rows(h_in, f, s, before, after) == d["unread_bottom"][0]
+    assert explicit_output_size(h_in, f, s, before, after) == h_out
+
+
+def test_tensorflow_same_matches_its_formula():
+    for h_in, f, s in itertools.product(range(1, 9), range(1, 5), range(1, 4)):
+        before, after, h_out = convention_padding(h_in, f, s, "tensorflow", "same")
+        total = max((-(-h_in // s) - 1) * s + f - h_in, 0)
+        assert (before, after, h_out) == (total // 2, total - total // 2, -(-h_in // s))
+
+
+def test_conventions_reject_what_they_do_not_have():
+    with pytest.raises(ValueError, match="TensorFlow"):
+        convention_padding(5, 3, 1, "tensorflow", "full")
+    with pytest.raises(ValueError, match="convention"):
+        convention_padding(5, 3, 1, "keras")
+    fig = plot.draw_padding(5, 3, 1, "full", convention="all")
+    assert set(fig.convlib_data) == {"notes", "pytorch"}
+    fig = plot.draw_padding(5, 3, 1, "same", convention="all")
+    assert set(fig.convlib_data) == {"notes", "pytorch", "tensorflow"}
+
+
+@pytest.mark.parametrize(("h_in", "w_in", "f", "s", "h_out"), GRID)
+def test_windows_are_the_cells_eq6_reads(h_in, w_in, f, s, h_out):
+    q, _, L = _forward(h_in, w_in, f, s, h_out)
+    q_bar = convlib.pad(q, L.pads)[0, 0]
+    for i, j in {(0, 0), (L.h_out - 1, L.w_out - 1), (L.h_out // 2, 0)}:
+        d = plot.draw_windows(h_in, f, s, h_out, i, j, w_in=w_in).convlib_data
+        plt.close("all")
+        expected = np.zeros(q_bar.shape, dtype=bool)
+        for a, b in itertools.product(range(f), range(f)):
+            expected[i * s + a, j * s + b] = True  # eq. 6: q_bar(i s + i', j s + j')
+        np.testing.assert_array_equal(d["window"], expected)
+        assert d["window"].sum() == f * f
+        # the values under the window are exactly the window convlib.windows returns
+        np.testing.assert_array_equal(q_bar[d["window"]].reshape(f, f),
+                                      convlib.windows(q_bar, f, s)[i, j])
+        for (k, m), mask in d["neighbours"].items():
+            assert abs(k - i) + abs(m - j) == 1
+            assert mask.sum() == f * f
+            overlap = (mask & d["window"]).any()
+            assert overlap == (s < f)
+
+
+def test_windows_rejects_an_output_pixel_out_of_range():
+    with pytest.raises(ValueError, match="i=4"):
+        plot.windows_data(7, 3, 2, "same", 4, 0)
+
+
+def test_skipped_rows_are_the_rows_no_window_reads():
+    d = plot.windows_data(9, 2, 3, "valid", 0, 0)
+    # windows start at 0, 3, 6 and are 2 wide: rows 2 and 5 are skipped
+    assert list(d["unread_rows"]) == [2, 5]
+
+
+@pytest.mark.parametrize(("h_in", "w_in", "f", "s", "h_out"), GRID)
+def test_dilated_dz_and_its_placement(h_in, w_in, f, s, h_out):
+    q, W, L = _forward(h_in, w_in, f, s, h_out)
+    rng = np.random.default_rng(1)
+    for i, j in {(0, 0), (f - 1, f - 1), (f // 2, 0)}:
+        d = plot.draw_dilation(h_in, f, s, h_out, i, j, w_in=w_in).convlib_data
+        plt.close("all")
+        assert d["dz_hat"].shape == (s * (L.h_out - 1) + 1, s * (L.w_out - 1) + 1)
+        np.testing.assert_array_equal(d["dz_hat"][::s, ::s], d["dz"])
+        assert np.count_nonzero(d["dz_hat"]) == d["dz"].size
+        # dz(k, l) lands on q_bar(i + s k, j + s l), the cell eq. 14 multiplies it with
+        q_bar = convlib.pad(q, L.pads)[0, 0]
+        placed = d["placed"]
+        for (k, m), v in np.ndenumerate(d["dz"]):
+            assert placed[i + s * k, j + s * m] == v
+        # and the sum over the placed cells is dW(i, j) of conv_backward (dz random)
+        dz = rng.normal(size=d["dz"].shape)
+        lit = placed != 0
+        order = placed[lit] - 1  # dz numbers -> flat index of dz
+        value = (dz.ravel()[order] * q_bar[lit]).sum()
+        _, dW, _ = convlib.conv_backward(dz[None, None], q, W, s, h_out)
+        np.testing.assert_allclose(value, dW[0, 0, i, j], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("h_in", "w_in", "f", "s", "h_out"), GRID)
+def test_influenced_outputs_are_those_whose_dz_changes_dq(h_in, w_in, f, s, h_out):
+    q, W, L = _forward(h_in, w_in, f, s, h_out)
+    W = W + np.sign(W) * 0.5  # no zero weights: every link shows in dq
+    pixels = {(0, 0), (h_in - 1, w_in - 1), (h_in // 2, w_in // 2)}
+    for i, j in pixels:
+        d = plot.draw_input_gradient(h_in, f, s, h_out, i, j, w_in=w_in).convlib_data
+        plt.close("all")
+        changes = np.zeros((L.h_out, L.w_out), dtype=bool)
+        for k, m in itertools.product(range(L.h_out), range(L.w_out)):
+            dz = np.zeros((1, 1, L.h_out, L.w_out))
+            dz[0, 0, k, m] = 1.0
+            dq, _, _ = convlib.conv_backward(dz, q, W, s, h_out)
+            changes[k, m] = dq[0, 0, i, j] != 0
+            if changes[k, m]:
+                a, b = d["weight_index"][(k, m)]
+                assert dq[0, 0, i, j] == W[0, 0, a, b]  # the labelled weight links them
+        np.testing.assert_array_equal(d["influenced"], changes)
+        # eq. 29: the rotated filter at (i, j) of dz_bar meets exactly those dz entries
+        met = {int(v) for v in d["met"].ravel() if v}
+        numbers = {int(v) for v in d["dz"][d["influenced"]]}
+        assert met == numbers
+        assert d["dz_bar"].shape == (h_in + f - 1, w_in + f - 1)
+        # each met entry sits under rot180(W)(a, b) = W(f-1-a, f-1-b), the linking weight
+        for (a, b), v in np.ndenumerate(d["met"]):
+            if v:
+                k, m = np.argwhere(d["dz"] == v)[0]
+                r = d["rot"][a, b]
+                assert d["weight_index"][(int(k), int(m))] == (r // f, r % f)
+
+
+def test_figures_state_the_padding_in_their_titles():
+    fig = plot.draw_padding(5, 3, 2, "same")
+    title = fig.axes[0].get_title(loc="left")
+    assert "h_out = 3" in title and "= 2" in title and "top/left 1, bottom/right 1" in title
+    fig = plot.draw_padding(6, 3, 2, "same", convention="tensorflow")
+    assert "top/left 0, bottom/right 1" in fig.axes[0].get_title(loc="left")
+
+
+def test_draw_functions_redraw_into_a_given_figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    for draw in (plot.draw_padding, plot.draw_windows, plot.draw_dilation,
+                 plot.draw_input_gradient):
+        assert draw(fig=fig) is fig
+        assert fig.convlib_data
+    assert plt.get_fignums() == []
