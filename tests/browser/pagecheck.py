@@ -288,9 +288,13 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
                 continue
             div.scroll_into_view_if_needed()
             div.locator("button[title='Play']").click()
-            page.wait_for_timeout(700)
+            deadline = time.monotonic() + 5  # slow animations (long interval) included
+            while True:
+                page.wait_for_timeout(150)
+                after = page.evaluate(JS_ANIMATIONS)[i]
+                if after["frame"] != anim["frame"] or time.monotonic() > deadline:
+                    break
             div.locator("button[title='Pause']").click()
-            after = page.evaluate(JS_ANIMATIONS)[i]
             if after["frame"] == anim["frame"] or after["src"] == anim["src"]:
                 problems.append(
                     f"animation {i}: frame did not advance when played "
