@@ -312,15 +312,35 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
                 problems.append("animation buttons show no icon (Font Awesome not loaded)")
 
         if screenshot is not None:
-            page.evaluate("window.scrollTo(0, 0)")
-            height = page.evaluate("document.documentElement.scrollHeight")
-            page.set_viewport_size(
-                {"width": VIEWPORT_WIDTH, "height": max(800, min(height, SCREENSHOT_MAX_HEIGHT))}
-            )
-            page.wait_for_timeout(300)
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=False)
+            save_screenshots(page, screenshot)
         page.wait_for_timeout(200)  # late console errors
     finally:
         page.close()
     return problems
+
+
+def save_screenshots(page, screenshot: Path) -> list[Path]:
+    """A tall viewport (not full_page, which draws the sticky header mid-page). Pages taller
+    than SCREENSHOT_MAX_HEIGHT continue in <name>-part2.png, <name>-part3.png, ..."""
+    page.evaluate("window.scrollTo(0, 0)")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    view = max(800, min(height, SCREENSHOT_MAX_HEIGHT))
+    page.set_viewport_size({"width": VIEWPORT_WIDTH, "height": view})
+    page.wait_for_timeout(300)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    for old in screenshot.parent.glob(f"{screenshot.stem}-part*.png"):
+        old.unlink()
+    saved, top, part = [], 0, 1
+    while True:
+        path = screenshot if part == 1 else screenshot.with_name(
+            f"{screenshot.stem}-part{part}.png"
+        )
+        page.evaluate(f"window.scrollTo(0, {top})")
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(path), full_page=False)
+        saved.append(path)
+        if top + view >= height:
+            return saved
+        top += view - 200  # overlap: the sticky header covers the top of the next part
+        part += 1
