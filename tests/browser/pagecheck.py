@@ -212,6 +212,20 @@ JS_ANIMATIONS = """
 """
 
 
+JS_FONT_AWESOME = """
+async () => {
+  if (!document.querySelector("div.animation button i.fa")) return "unused";
+  await document.fonts.ready;
+  for (const face of document.fonts) {
+    if (/fontawesome/i.test(face.family.replace(/[\\s'"-]/g, "")) && face.status === "loaded") {
+      return "loaded";
+    }
+  }
+  return "missing";
+}
+"""
+
+
 def is_local(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about"):
@@ -302,14 +316,10 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
                 )
             else:
                 div.locator("button[title='First frame']").click()
-        # Font Awesome icons of the animation buttons must have a glyph (font loaded).
-        if page.locator("div.animation").count():
-            width = page.evaluate(
-                "() => { const i = document.querySelector('div.animation button i.fa, "
-                "div.animation button svg'); return i ? i.getBoundingClientRect().width : -1; }"
-            )
-            if width <= 0:
-                problems.append("animation buttons show no icon (Font Awesome not loaded)")
+        # Font Awesome icons of plain to_jshtml buttons need the (local) icon font.
+        fa_state = page.evaluate(JS_FONT_AWESOME)
+        if fa_state == "missing":
+            problems.append("animation buttons use Font Awesome but its font did not load")
 
         if screenshot is not None:
             save_screenshots(page, screenshot)
