@@ -18,7 +18,7 @@ def explicit_output_size(h_in: int, f: int, s: int, before: int, after: int) -> 
 
     Computed by :func:`convlib.layer_geometry` with ``padding=(before, after, ...)``.
     """
-    (h_out, _), _ = layer_geometry((1, 1, h_in, h_in), f, s, "valid", (before, after, 0, 0))
+    (h_out, _), _ = layer_geometry((1, 1, h_in, h_in), f, s, "valid", (before, after) * 2)
     return h_out
 
 

@@ -302,10 +302,14 @@ def _layout(fig, panels, rows, *, cell, top, bottom=0.75, right=0.25, min_width=
     slots = [max(nc * cell, w) for nc, w in panels]
     width = max(left + sum(slots) + gap * (len(slots) - 1) + right, min_width)
     height = top + rows * cell + bottom
+    # an animation draws every frame at its largest size, so that the player does not jump
+    w_min, h_min = getattr(fig, "convlib_min_size", (0, 0))
+    width, height = max(width, w_min), max(height, h_min)
     fig = _new_figure((width, height), fig)
     axes, x = [], left
+    y = (height - top - rows * cell) / height  # grids hang from the top
     for (nc, _), slot in zip(panels, slots, strict=True):
-        ax = fig.add_axes((x / width, bottom / height, nc * cell / width, rows * cell / height))
+        ax = fig.add_axes((x / width, y, nc * cell / width, rows * cell / height))
         ax.set_anchor("NW")
         axes.append(ax)
         x += slot + gap

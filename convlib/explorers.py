@@ -1,0 +1,383 @@
+"""Interactive explorers (ipywidgets) and their kernel-free animations for the HTML book.
+
+Each explorer is a thin widget over a drawing function of :mod:`convlib.plot`: sliders for
+``h_in``, ``f``, ``s``, a mode for ``h_out`` (``valid``, ``same``, ``full`` or a custom
+value) and the pixel ``(i, j)``; every move redraws the figure into a PNG shown by an
+``ipywidgets.Image``. The figure is a bare :class:`matplotlib.figure.Figure` reused for every
+redraw, so nothing accumulates in pyplot.
+
+Without a kernel (the HTML book), ``*_animation()`` shows the same figure at the explorer's
+default settings stepping through one parameter: an ``IPython.display.HTML`` holding a
+``to_jshtml`` player, made deterministic (stable ids) and self-contained (no Font Awesome
+from a CDN: the buttons are plain characters; the frames are embedded PNGs).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+from . import plot
+from .conventions import convention_padding
+
+__all__ = [
+    "padding_explorer",
+    "windows_explorer",
+    "dilation_explorer",
+    "input_gradient_explorer",
+    "padding_animation",
+    "windows_animation",
+    "dilation_animation",
+    "input_gradient_animation",
+]
+
+DPI = 80  # widget images: readable at book width, fast to render
+MODES = ("valid", "same", "full", "custom")
+
+
+def render_png(fig, dpi=DPI) -> bytes:
+    """The figure as PNG bytes (Agg), as the widget shows it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _slider(name, value, lo, hi, tip):
+    return widgets.IntSlider(
+        value=value, min=lo, max=hi, description=name, tooltip=tip,
+        continuous_update=False, style={"description_width": "2.6em"},
+        layout=widgets.Layout(width="230px"),
+    )
+
+
+def _layer_controls(h_in, f, s):
+    """Sliders for h_in, f, s and the h_out mode, shared by the four explorers."""
+    mode = widgets.Dropdown(options=MODES, value="same", description="h_out",
+                            style={"description_width": "2.6em"},
+                            layout=widgets.Layout(width="160px"))
+    return {
+        "h_in": _slider("h_in", h_in, 1, 12, "input height and width"),
+        "f": _slider("f", f, 1, 6, "filter width"),
+        "s": _slider("s", s, 1, 4, "stride"),
+        "mode": mode,
+        "h_out": _slider("value", 3, 1, 12, "h_out when the mode is 'custom'"),
+    }
+
+
+class Explorer(widgets.VBox):
+    """A widget: controls on top, the figure below, a line for messages.
+
+    Attributes
+    ----------
+    controls : dict of str -> widget
+        Set ``controls[name].value`` to drive the explorer (as a test does).
+    image : ipywidgets.Image
+        The current figure as PNG.
+    message : ipywidgets.HTML
+        Why the last setting could not be drawn (an error of :mod:`convlib` teaching the
+        constraint), empty otherwise.
+    redraws : int
+        How many figures were drawn (each settled change of a control draws one).
+    """
+
+    def __init__(self, name, draw, controls, limits, hint):
+        self.name = name
+        self.controls = controls
+        self.redraws = 0
+        self._draw = draw
+        self._limits = limits
+        self._busy = False
+        self._fig = Figure()
+        self.image = widgets.Image(format="png")
+        self.message = widgets.HTML()
+        names = list(controls)
+        rows = [widgets.HBox([controls[k] for k in names[:5]])]
+        if names[5:]:
+            rows.append(widgets.HBox([controls[k] for k in names[5:]]))
+        super().__init__([widgets.HTML(f"<b>{name} explorer</b> &mdash; {hint}"), *rows,
+                          self.message, self.image])
+        for w in controls.values():
+            w.observe(self._changed, names="value")
+        self.redraw()
+
+    def __repr__(self):  # a short, stable text/plain (the default lists every child)
+        return f"<convlib {self.name} explorer>"
+
+    def params(self) -> dict:
+        """The arguments of the drawing function, read from the controls."""
+        v = {k: w.value for k, w in self.controls.items()}
+        v["h_out"] = v["h_out"] if v.pop("mode") == "custom" else self.controls["mode"].value
+        return v
+
+    def _changed(self, change):
+        if not self._busy:
+            self.redraw()
+
+    def redraw(self):
+        """Adapt the slider ranges to the layer, then draw the figure (thin: plot does it)."""
+        self._busy = True
+        try:
+            self.controls["h_out"].disabled = self.controls["mode"].value != "custom"
+            params = self.params()
+            try:
+                for key, hi in self._limits(params).items():
+                    self.controls[key].max = max(hi, 0)
+                params = self.params()
+                self._draw(**params, fig=self._fig)
+            except ValueError as err:
+                self.message.value = f"<span style='color:#b00020'>{err}</span>"
+                return
+            self.message.value = ""
+            self.image.value = render_png(self._fig)
+            self.redraws += 1
+        finally:
+            self._busy = False
+
+
+def _out_limits(p):
+    """Largest output index (i, j) for the layer of ``p`` (raises ValueError if invalid)."""
+    ho, wo = plot.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])["out_shape"]
+    return {"i": ho - 1, "j": wo - 1}
+
+
+def padding_explorer(h_in=5, f=3, s=2, h_out="same", convention="notes"):
+    """Explore eqs. (7)-(8): the padding ``p``, its split and the padded input.
+
+    Sliders for ``h_in``, ``f``, ``s``, the ``h_out`` mode (or a custom value) and a
+    switch between the notes' convention, PyTorch's, TensorFlow's and all three side by side.
+    Draws :func:`convlib.plot.draw_padding`.
+
+    Returns
+    -------
+    Explorer
+        An ``ipywidgets.VBox``.
+    """
+    c = _layer_controls(h_in, f, s)
+    _set_mode(c, h_out)
+    c["convention"] = widgets.ToggleButtons(
+        options=[("notes", "notes"), ("PyTorch", "pytorch"), ("TensorFlow", "tensorflow"),
+                 ("all three", "all")],
+        value=convention, style={"button_width": "90px"},
+    )
+    hint = ("make p odd (h_in=6) to see the extra pixel go top/left; ask for h_out=1 to crop; "
+            "compare the conventions.")
+
+    def limits(p):
+        convention_padding(p["h_in"], p["f"], p["s"], "notes", p["h_out"])  # validates
+        return {}
+
+    return Explorer("padding", plot.draw_padding, c, limits, hint)
+
+
+def windows_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
+    """Explore eq. (6): the window of the padded input that output pixel ``(i, j)`` reads.
+
+    Draws :func:`convlib.plot.draw_windows`; ``i`` and ``j`` follow the output size.
+    """
+    c = _layer_controls(h_in, f, s)
+    _set_mode(c, h_out)
+    c["i"] = _slider("i", i, 0, 6, "output row")
+    c["j"] = _slider("j", j, 0, 6, "output column")
+    hint = "step i or j: the window moves by s; set s > f to skip rows, s < f to overlap."
+    return Explorer("windows", plot.draw_windows, c, _out_limits, hint)
+
+
+def dilation_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
+    """Explore eqs. (14)-(15), (29): ``dz``, its dilation and how it slides to give ``dW``.
+
+    Draws :func:`convlib.plot.draw_dilation`; ``(i, j)`` is the entry of ``dW`` (``< f``).
+    """
+    c = _layer_controls(h_in, f, s)
+    _set_mode(c, h_out)
+    c["i"] = _slider("i", i, 0, f - 1, "row of dW")
+    c["j"] = _slider("j", j, 0, f - 1, "column of dW")
+    hint = "move (i, j) over dW: the dilated dz slides by one pixel; change s to change the gaps."
+
+    def limits(p):
+        plot.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
+        return {"i": p["f"] - 1, "j": p["f"] - 1}
+
+    return Explorer("dilation", plot.draw_dilation, c, limits, hint)
+
+
+def input_gradient_explorer(h_in=7, f=3, s=2, h_out="same", i=3, j=3):
+    """Explore eqs. (17)-(29): which outputs an input pixel influences, and ``dq(i, j)``.
+
+    Draws :func:`convlib.plot.draw_input_gradient`; ``(i, j)`` is the input pixel.
+    """
+    c = _layer_controls(h_in, f, s)
+    _set_mode(c, h_out)
+    c["i"] = _slider("i", i, 0, h_in - 1, "input row")
+    c["j"] = _slider("j", j, 0, h_in - 1, "input column")
+    hint = ("move (i, j): the outputs it feeds light up, and rot180(W) at (i, j) of dz̄ "
+            "meets exactly their dz; with s = 2 count how many it meets.")
+
+    def limits(p):
+        plot.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
+        return {"i": p["h_in"] - 1, "j": p["h_in"] - 1}
+
+    return Explorer("input gradient", plot.draw_input_gradient, c, limits, hint)
+
+
+def _set_mode(c, h_out):
+    if isinstance(h_out, str):
+        c["mode"].value = h_out
+    else:
+        c["mode"].value = "custom"
+        c["h_out"].value = h_out
+
+
+# ----------------------------------------------------------------------------- static forms
+_BUTTONS = {
+    "fa fa-minus": "&minus;",
+    "fa fa-fast-backward": "|&#x25C0;&#xFE0E;&#x25C0;&#xFE0E;",
+    "fa fa-step-backward": "|&#x25C0;&#xFE0E;",
+    "fa fa-play fa-flip-horizontal": "&#x25C0;&#xFE0E;",
+    "fa fa-pause": "&#x2759;&#x2759;",
+    "fa fa-play": "&#x25B6;&#xFE0E;",
+    "fa fa-step-forward": "&#x25B6;&#xFE0E;|",
+    "fa fa-fast-forward": "&#x25B6;&#xFE0E;&#x25B6;&#xFE0E;|",
+    "fa fa-plus": "+",
+}
+
+
+def stable_html(html: str, name: str) -> str:
+    """Make ``to_jshtml`` output reproducible and self-contained.
+
+    The random uuid4 id becomes ``name`` plus a digest of the frames (same frames, same
+    id; two players on one page still differ); the Font Awesome stylesheet linked from a
+    CDN is dropped and the icon buttons become plain characters.
+    """
+    uid = re.search(r'id="_anim_img([0-9a-f]{32})"', html).group(1)
+    digest = hashlib.sha256(html.replace(uid, "").encode()).hexdigest()[:8]
+    html = html.replace(uid, f"{re.sub(r'[^0-9a-zA-Z]', '', name)}{digest}")
+    html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*', "", html)
+    for cls, text in _BUTTONS.items():
+        html = html.replace(f'<i class="{cls}"></i>', f'<span aria-hidden="true">{text}</span>')
+    if "font-awesome" in html or "fa fa-" in html or "_anim_img" + uid in html:
+        raise RuntimeError("matplotlib's to_jshtml template changed; update stable_html")
+    return html
+
+
+def _quantize(html: str, colors: int = 96) -> str:
+    """Re-encode every embedded PNG frame with a palette: about 3x smaller, same look."""
+    from PIL import Image
+
+    def small(match):
+        data = base64.b64decode(re.sub(r"[^A-Za-z0-9+/=]", "", match.group(1)))
+        img = Image.open(io.BytesIO(data)).convert("RGB")
+        out = io.BytesIO()
+        img = img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
+                           dither=Image.Dither.NONE)
+        img.save(out, format="png", optimize=True)
+        return f'"data:image/png;base64,{base64.b64encode(out.getvalue()).decode()}"'
+
+    return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\s\\]+)"', small, html)
+
+
+def animation_html(draw, frames, name, *, fps=1.0, dpi=72):
+    """A ``to_jshtml`` player of ``draw(**frame)`` for each frame, deterministic and offline.
+
+    All frames share one pixel size (the largest), so the player does not jump.
+
+    Parameters
+    ----------
+    draw : callable
+        A drawing function of :mod:`convlib.plot` (accepting ``fig=``).
+    frames : list of dict
+        Keyword arguments of ``draw``, one dict per frame.
+    name : str
+        Stable id of the player in the page.
+    fps : float
+        Frames per second.
+    dpi : int
+        Resolution of the embedded PNG frames.
+
+    Returns
+    -------
+    str
+        HTML.
+    """
+    from matplotlib.animation import FuncAnimation
+
+    fig = Figure()
+    sizes = []
+    for kw in frames:
+        draw(**kw, fig=fig)
+        sizes.append(fig.get_size_inches())
+    size = tuple(max(s[k] for s in sizes) for k in (0, 1))
+
+    fig.convlib_min_size = size
+
+    def update(k):
+        draw(**frames[k], fig=fig)
+        return []
+
+    anim = FuncAnimation(fig, update, frames=len(frames), init_func=lambda: update(0),
+                         interval=1000 / fps, blit=False, repeat=True)
+    html = anim.to_jshtml(fps=fps, embed_frames=True, default_mode="loop")
+    del anim
+    return stable_html(_quantize(html), name)
+
+
+def _html(text):
+    from IPython.display import HTML
+
+    return HTML(text)
+
+
+def padding_animation(h_in=5, f=3, s=2, h_outs=(1, 2, 3, 4, 5), *, fps=0.8):
+    """Kernel-free :func:`padding_explorer`: eqs. (7)-(8) as ``h_out`` grows.
+
+    With the defaults, ``h_out = 1`` crops (``p = -2``), 2 is 'valid' (``p = 0``), 3 'same'
+    (``p = 2``), 4 'full' (``p = 4``) and 5 pads beyond (``p = 6``).
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h} for h in h_outs]
+    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps))
+
+
+def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
+    """Kernel-free :func:`windows_explorer`: eq. (6), ``(i, j)`` stepping over every output.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    ho, wo = plot.windows_data(h_in, f, s, h_out)["out_shape"]
+    frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
+              for i in range(ho) for j in range(wo)]
+    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps))
+
+
+def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
+    """Kernel-free :func:`dilation_explorer`: eqs. (14)-(15), ``(i, j)`` over every entry of dW.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
+              for i in range(f) for j in range(f)]
+    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps))
+
+
+def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
+    """Kernel-free :func:`input_gradient_explorer`: eqs. (17)-(29), pixel ``(i, j)`` moving
+    along row ``i`` (with ``s = 2`` the number of influenced outputs alternates).
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
+              for j in range(h_in)]
+    return _html(animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps))

@@ -1,0 +1,143 @@
+"""The explorers build, redraw for every slider setting in a small range, and their
+kernel-free animations are deterministic, self-contained HTML with the expected frames."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # before pyplot is imported anywhere in here
+
+import itertools
+import re
+
+import matplotlib.pyplot as plt
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from convlib import explorers, plot  # noqa: E402
+
+BUILDERS = {
+    "padding": explorers.padding_explorer,
+    "windows": explorers.windows_explorer,
+    "dilation": explorers.dilation_explorer,
+    "input gradient": explorers.input_gradient_explorer,
+}
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_explorer_builds_and_shows_a_figure(name):
+    ex = BUILDERS[name]()
+    assert bytes(ex.image.value).startswith(b"\x89PNG")
+    assert ex.message.value == ""
+    assert ex.redraws == 1
+    assert repr(ex) == f"<convlib {name} explorer>"
+    assert plt.get_fignums() == []  # nothing left behind in pyplot
+
+
+def _drive(ex, settings):
+    """Set controls one by one; every settled change redraws or explains why it cannot."""
+    for key, value in settings.items():
+        before_img, before_n = ex.image.value, ex.redraws
+        ctrl = ex.controls[key]
+        if ctrl.value == value or (hasattr(ctrl, "max") and not ctrl.min <= value <= ctrl.max):
+            continue
+        ctrl.value = value
+        if not ex.message.value:
+            assert ex.redraws == before_n + 1
+            assert bytes(ex.image.value) != bytes(before_img) or _same_figure(ex)
+
+
+def _same_figure(ex):
+    return True  # a change may leave the picture identical (e.g. an index clamped to 0)
+
+
+@pytest.fixture
+def fast_png(monkeypatch):
+    """Build every figure but skip the PNG encoding (covered above): a distinct stamp."""
+    stamps = itertools.count()
+    monkeypatch.setattr(explorers, "render_png", lambda fig: b"png %d" % next(stamps))
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_slider_combination_redraws(name, fast_png):
+    ex = BUILDERS[name]()
+    for h_in, f, s, mode in itertools.product((3, 6), (1, 4), (1, 3), ("valid", "same")):
+        _drive(ex, {"h_in": h_in, "f": f, "s": s, "mode": mode})
+        p = ex.params()
+        if ex.message.value:  # e.g. 'valid' with f > h_in: the error says so, no figure
+            assert mode == "valid" and f > h_in
+            continue
+        if "i" in ex.controls:
+            for i, j in {(0, 0), (ex.controls["i"].max, ex.controls["j"].max)}:
+                _drive(ex, {"i": i, "j": j})
+                assert ex.message.value == ""
+        data = ex._fig.convlib_data
+        assert data["h_in"] == h_in and data["f"] == f and data["s"] == s
+        assert p["h_out"] == mode
+    assert plt.get_fignums() == []
+
+
+def test_index_sliders_follow_the_layer(fast_png):
+    ex = explorers.windows_explorer()  # h_in=7, s=2, same: h_out=4
+    assert ex.controls["i"].max == 3
+    ex.controls["s"].value = 1  # h_out=7
+    assert ex.controls["i"].max == 6
+    ex.controls["i"].value = 6
+    ex.controls["s"].value = 3  # h_out=3: i is clamped, the figure stays valid
+    assert ex.controls["i"].value == 2 and ex.message.value == ""
+    assert ex._fig.convlib_data["i"] == 2
+    ex = explorers.dilation_explorer()
+    ex.controls["f"].value = 5
+    assert ex.controls["i"].max == 4
+    ex = explorers.input_gradient_explorer()
+    ex.controls["h_in"].value = 4
+    assert ex.controls["i"].max == 3 and ex._fig.convlib_data["i"] == 3
+
+
+def test_custom_h_out_and_conventions(fast_png):
+    ex = explorers.padding_explorer()
+    assert ex.controls["h_out"].disabled
+    ex.controls["mode"].value = "custom"
+    assert not ex.controls["h_out"].disabled
+    ex.controls["h_out"].value = 1  # p = 2*0 + 3 - 5 = -2: a crop
+    d = ex._fig.convlib_data
+    assert d["pads"] == ((-1, -1), (-1, -1)) and (d["category"] == plot.CROP).any()
+    for conv in ("pytorch", "notes"):
+        ex.controls["convention"].value = conv
+        assert ex.message.value == ""
+    ex.controls["convention"].value = "tensorflow"  # TensorFlow has no custom h_out
+    assert "TensorFlow" in ex.message.value
+    ex.controls["mode"].value = "same"
+    assert ex.message.value == "" and ex._fig.convlib_data["convention"] == "tensorflow"
+    ex.controls["convention"].value = "all"
+    assert set(ex._fig.convlib_data) == {"notes", "pytorch", "tensorflow"}
+
+
+def test_invalid_layer_explains_itself(fast_png):
+    ex = explorers.windows_explorer()
+    ex.controls["mode"].value = "valid"
+    n = ex.redraws
+    ex.controls["f"].value = 6
+    ex.controls["h_in"].value = 4  # f > h_in with 'valid'
+    assert "filter" in ex.message.value and ex.redraws == n + 1
+    ex.controls["h_in"].value = 8
+    assert ex.message.value == "" and ex.redraws == n + 2
+
+
+ANIMATIONS = {
+    explorers.padding_animation: 5,  # h_out = 1..5
+    explorers.windows_animation: 16,  # 4 x 4 outputs
+    explorers.dilation_animation: 9,  # 3 x 3 entries of dW
+    explorers.input_gradient_animation: 7,  # j = 0..6
+}
+
+
+@pytest.mark.parametrize("build", ANIMATIONS, ids=lambda b: b.__name__)
+def test_animation_is_deterministic_self_contained_html(build):
+    html = build().data
+    frames = re.findall(r'frames\[(\d+)\] = "data:image/png;base64,', html)
+    assert len(frames) == ANIMATIONS[build]
+    assert len(html) < 400_000
+    assert "uuid" not in html and "font-awesome" not in html and "http" not in html
+    if build is explorers.padding_animation:  # the smallest: rebuild it once
+        assert build().data == html  # byte-identical on a rerun: nbval strict compares it
+    assert plt.get_fignums() == []
