@@ -12,13 +12,13 @@ from ._validate import as_float_array
 
 
 def identity(z):
-    """sigma(z) = z."""
-    return np.array(z, dtype=float, copy=True)
+    """sigma(z) = z (a copy, in the dtype of ``z``)."""
+    return np.array(z, copy=True)
 
 
 def identity_prime(z):
-    """sigma'(z) = 1."""
-    return np.ones_like(np.asarray(z, dtype=float))
+    """sigma'(z) = 1 (in the dtype of ``z``)."""
+    return np.ones_like(np.asarray(z))
 
 
 def relu(z):
