@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 node_modules/.installed: package.json package-lock.json
 	bash offline/require-tool.sh npm
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 ## The HTML book from the stored notebook outputs, warnings as errors.

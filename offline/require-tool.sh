@@ -12,11 +12,13 @@ case "$tool" in
     present() { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; }
     packages="nodejs npm"
     what="Node.js and npm (the commands 'node' and 'npm')"
+    hint="(elsewhere: any Node.js >= 16 with npm; npm installs the book's pinned browser assets)"
     ;;
   chromium)
-    present() { [ -x /usr/bin/chromium ]; }
+    present() { [ -x "${BOOK_CHROMIUM:-/usr/bin/chromium}" ]; }
     packages="chromium"
     what="Debian's Chromium browser at /usr/bin/chromium"
+    hint="(elsewhere: a Chromium binary, path given in BOOK_CHROMIUM; the test never downloads one)"
     ;;
   *)
     echo "$0: unknown tool '$tool' (expected npm or chromium)" >&2
@@ -38,10 +40,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 cat >&2 <<MSG
-ERROR: $what is required and missing.
-Install it, then run make again:
+ERROR: missing: $what.
+Install it, then run make again. On Debian/Ubuntu:
     sudo apt-get update && sudo apt-get install -y $packages
-(on another system, install the equivalent packages; the browser test needs the binary
-at /usr/bin/chromium and never downloads a browser of its own).
+$hint
 MSG
 exit 1
