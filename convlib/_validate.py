@@ -33,8 +33,10 @@ def as_float_array(x, name: str, ndim: int | None = None, layout: str = "") -> n
 
 def check_int(value, name: str, minimum: int) -> int:
     """``value`` as a Python int, or a ValueError/TypeError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if not isinstance(value, numbers.Integral):  # a number, but not a whole one (1.5, 2.0)
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
     return int(value)
