@@ -30,6 +30,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 from docutils import nodes
@@ -71,14 +72,54 @@ CDN_REWRITES = [
     ),
 ]
 
-# Resources a browser fetches by itself (links <a href> are not requests).
-EXTERNAL_RESOURCE = re.compile(
-    r"""<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\ssrc=["']?(?:https?:)?//[^"'\s>]+"""
-    r"""|<link\b[^>]*\bhref=["']?(?:https?:)?//[^"'\s>]+[^>]*>"""
-    r"""|@import\s+(?:url\()?["']?(?:https?:)?//[^"')\s]+"""
-    r"""|url\(["']?(?:https?:)?//[^"')\s]+""",
-    re.IGNORECASE,
-)
+# Resources a browser fetches by itself (links <a href> and <link rel="canonical"> are not).
+FETCHING_LINK_RELS = {
+    "stylesheet", "preload", "modulepreload", "prefetch", "preconnect", "dns-prefetch",
+    "icon", "shortcut", "apple-touch-icon", "manifest",
+}
+CSS_URL = re.compile(r"""(?:url\(\s*|@import\s+)["']?((?:https?:)?//[^"')\s;]+)""", re.I)
+
+
+def is_external(url: str | None) -> bool:
+    url = (url or "").strip().lower()
+    return url.startswith(("http://", "https://", "//"))
+
+
+class ExternalResources(HTMLParser):
+    """Collects the URLs outside the book that a page would fetch."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        urls = []
+        if tag in ("script", "img", "iframe", "source", "audio", "video", "embed", "track"):
+            urls.append(a.get("src"))
+        if tag in ("img", "source"):
+            srcset = (a.get("srcset") or "").split(",")
+            urls += [part.split()[0] for part in srcset if part.strip()]
+        if tag == "video":
+            urls.append(a.get("poster"))
+        if tag == "object":
+            urls.append(a.get("data"))
+        if tag == "input" and (a.get("type") or "").lower() == "image":
+            urls.append(a.get("src"))
+        if tag == "link" and FETCHING_LINK_RELS & set((a.get("rel") or "").lower().split()):
+            urls.append(a.get("href"))
+        urls += CSS_URL.findall(a.get("style") or "")
+        self.found += [f"<{tag}> {u}" for u in urls if is_external(u)]
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.found += [f"<style> {u}" for u in CSS_URL.findall(data)]
 
 
 def node_modules(app: Sphinx) -> Path:
@@ -173,8 +214,9 @@ def install_and_check(app: Sphinx, exception) -> None:
     for page in sorted(Path(app.outdir).rglob("*.html")):
         if OUT in page.as_posix() or "/_static/" in page.as_posix():
             continue
-        found = sorted(set(EXTERNAL_RESOURCE.findall(page.read_text(encoding="utf8"))))
-        for hit in found:
+        finder = ExternalResources()
+        finder.feed(page.read_text(encoding="utf8"))
+        for hit in sorted(set(finder.found)):
             logger.warning(
                 f"offline_assets: {page.relative_to(app.outdir)} loads from outside the book: "
                 f"{hit[:200]}"
