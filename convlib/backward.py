@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array
-from .forward import filter_matrix, prepare, window_matrix
+from .forward import _span, _window_tensor, filter_matrix, prepare
 from .ops import dilate, rot180, windows
 from .padding import backward_padding, pad
 
@@ -110,7 +110,9 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None):
     With ``Q`` the window matrix of the forward pass (eq. 34) and ``dZ`` the matching
     reshape of ``dz``, the forward pass ``Z = Q W`` gives ``dW = Q^T dZ`` (eq. 15),
     ``db`` the sum of ``dZ`` (eq. 16) and ``dQ = dZ W^T``, whose windows are scattered
-    back onto the input (col2im, eq. 29). No Python loop over pixels or images.
+    back onto the input (col2im, eq. 29). The products are computed transposed
+    (``dW^T = dZ^T Q``, ``dQ^T = W dZ^T``) on the window tensor of :func:`conv_forward`.
+    No Python loop over pixels or images (only over the ``f x f`` filter offsets).
 
     Parameters
     ----------
@@ -126,13 +128,36 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None):
     """
     q, W, _, L = prepare(q, W, None, s, h_out, padding)
     dz = _check_dz(dz, L).astype(q.dtype, copy=False)
-    q_bar = pad(q, L.pads)
-    cols = window_matrix(q_bar, L.f, L.s)  # (n_b h_out w_out, ch_in f^2)
-    dz_mat = dz.transpose(0, 2, 3, 1).reshape(-1, L.ch_out)
-    dW = (cols.T @ dz_mat).reshape(L.ch_in, L.f, L.f, L.ch_out).transpose(0, 3, 1, 2)
-    db = dz.sum(axis=(0, 2, 3))
-    dq = _scatter_windows(dz_mat @ filter_matrix(W).T, q_bar.shape, L)
-    return dq, np.ascontiguousarray(dW), db
+    Q = _window_tensor(q, L).reshape(L.ch_in * L.f * L.f, -1)  # Q^T of eq. (34)
+    # dZ^T, (ch_out, n_b h_out w_out): made once, used by all three gradients.
+    dZt = dz.transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
+    dW = (dZt @ Q.T).reshape(L.ch_out, L.ch_in, L.f, L.f).transpose(1, 0, 2, 3)  # eq. (15)
+    db = dz.sum(axis=(0, 2, 3))  # eq. (16)
+    dQ = (filter_matrix(W) @ dZt).reshape(L.ch_in, L.f, L.f, L.n_b, L.h_out, L.w_out)
+    return _scatter_window_tensor(dQ, L), np.ascontiguousarray(dW), db
+
+
+def _scatter_window_tensor(dQ, L):
+    """col2im for the layout of :func:`convlib.forward._window_tensor`, straight onto ``dq``.
+
+    ``dQ`` has shape ``(ch_in, f, f, n_b, h_out, w_out)``; each filter offset ``(a, b)`` adds
+    its slice onto the input pixels it was read from (one strided add per offset; entries
+    that were read from padding are dropped). Returns ``dq`` of shape
+    ``(n_b, ch_in, h_in, w_in)``, C-contiguous.
+    """
+    (top, _), (left, _) = L.pads
+    s = L.s
+    dq = np.zeros((L.n_b, L.ch_in, L.h_in, L.w_in), dtype=dQ.dtype)
+    dqT = dq.transpose(1, 0, 2, 3)  # a view: the adds below write into dq
+    for a in range(L.f):  # a loop over the f x f filter offsets only
+        i0, i1, r0 = _span(a, top, L.h_in, s, L.h_out)
+        for b in range(L.f):
+            j0, j1, c0 = _span(b, left, L.w_in, s, L.w_out)
+            if i1 > i0 and j1 > j0:
+                rows = slice(r0, r0 + s * (i1 - i0 - 1) + 1, s)
+                cols = slice(c0, c0 + s * (j1 - j0 - 1) + 1, s)
+                dqT[:, :, rows, cols] += dQ[:, a, b, :, i0:i1, j0:j1]
+    return dq
 
 
 def _scatter_windows(dcols, shape, L):

@@ -110,6 +110,47 @@ def window_matrix(q_bar, f: int, s: int):
     return view.transpose(0, 2, 3, 1, 4, 5).reshape(n_b * ho * wo, ch_in * f * f)
 
 
+def _span(a: int, before: int, n_in: int, s: int, n_out: int):
+    """Output indices ``i0 <= i < i1`` whose input index ``i s + a - before`` is in the image.
+
+    Returns ``(i0, i1, r0)`` with ``r0 = i0 s + a - before`` the first input index read; the
+    other output indices read padding zeros (eq. 8), or nothing is read when ``i1 == i0``.
+    """
+    i0 = max(0, -((a - before) // s))
+    i1 = max(i0, min(n_out, (n_in - 1 + before - a) // s + 1))
+    return i0, i1, i0 * s + a - before
+
+
+def _window_tensor(q, L):
+    """The windows of eq. (34), transposed: one column per output pixel, built from ``q``.
+
+    Returns ``Q`` of shape ``(ch_in, f, f, n_b, h_out, w_out)`` with
+    ``Q[mu, a, b, n, i, j] == q_bar[n, mu, i s + a, j s + b]``, ``q_bar`` the input padded by
+    eqs. (7)-(8) (``L.pads``). Reshaped to ``(ch_in f^2, n_b h_out w_out)`` it is the
+    transpose of :func:`window_matrix`. It is filled from the *unpadded* input, one strided
+    copy per filter offset ``(a, b)``; the entries that fall on padding are set to zero, so
+    ``q_bar`` itself is never made. ``L`` is the :class:`Layer` of the call.
+    """
+    (top, _), (left, _) = L.pads
+    s = L.s
+    Q = np.empty((L.ch_in, L.f, L.f, L.n_b, L.h_out, L.w_out), dtype=q.dtype)
+    qT = q.transpose(1, 0, 2, 3)  # (ch_in, n_b, h_in, w_in), a view
+    for a in range(L.f):  # a loop over the f x f filter offsets only
+        i0, i1, r0 = _span(a, top, L.h_in, s, L.h_out)
+        for b in range(L.f):
+            j0, j1, c0 = _span(b, left, L.w_in, s, L.w_out)
+            out = Q[:, a, b]
+            out[:, :, :i0] = 0
+            out[:, :, i1:] = 0
+            out[:, :, i0:i1, :j0] = 0
+            out[:, :, i0:i1, j1:] = 0
+            rows = slice(r0, r0 + s * (i1 - i0 - 1) + 1, s)
+            cols = slice(c0, c0 + s * (j1 - j0 - 1) + 1, s)
+            if i1 > i0 and j1 > j0:
+                out[:, :, i0:i1, j0:j1] = qT[:, :, rows, cols]
+    return Q
+
+
 def filter_matrix(W):
     """``W`` of shape ``(ch_in, ch_out, f, f)`` as a ``(ch_in f^2, ch_out)`` matrix."""
     ch_in, ch_out, f, _ = W.shape
@@ -119,10 +160,13 @@ def filter_matrix(W):
 def conv_forward(q, W, b, s=1, h_out="valid", *, padding=None):
     """Pre-activation output of the layer, vectorized: eqs. (34)-(35) of the notes, corrected.
 
-    The windows of eq. (31) are gathered with numpy's stride tricks (eq. 34) and contracted
-    with the filters over input channels *and* filter pixels in one matrix product
+    The windows of eq. (31) are gathered into the window tensor of eq. (34) and contracted
+    with the filters over input channels *and* filter pixels in one matrix product per image
     (eq. 35, in which the notes index ``Q`` by the output channel instead of the input one).
-    Same arguments and result as :func:`conv_forward_naive`; no Python loop.
+    The windows are stored transposed, one column per output pixel (see
+    ``_window_tensor``), so that the product lands directly in the layout of ``z``.
+    Same arguments and result as :func:`conv_forward_naive`; no Python loop over pixels or
+    images (only over the ``f x f`` filter offsets, while gathering).
 
     Parameters
     ----------
@@ -145,7 +189,8 @@ def conv_forward(q, W, b, s=1, h_out="valid", *, padding=None):
     (2, 4, 4, 3)
     """
     q, W, b, L = prepare(q, W, b, s, h_out, padding)
-    cols = window_matrix(pad(q, L.pads), L.f, L.s)
-    z = cols @ filter_matrix(W)  # (n_b h_out w_out, ch_out)
-    z = z.reshape(L.n_b, L.h_out, L.w_out, L.ch_out).transpose(0, 3, 1, 2)
-    return z + b[:, None, None]
+    Q = _window_tensor(q, L).reshape(L.ch_in * L.f * L.f, L.n_b, L.h_out * L.w_out)
+    # Eq. (35), image by image: z_n = W^T Q_n, (ch_out, ch_in f^2) x (ch_in f^2, h_out w_out).
+    z = np.matmul(filter_matrix(W).T, Q.transpose(1, 0, 2))  # (n_b, ch_out, h_out w_out)
+    z += b[:, None]
+    return z.reshape(L.n_b, L.ch_out, L.h_out, L.w_out)
