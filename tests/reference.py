@@ -198,3 +198,14 @@ def finite_differences(loss, x, h: float = 1e-5):
         flat[k] = old
         gflat[k] = (plus - minus) / (2 * h)
     return grad
+
+
+def assert_same(actual, expected, what: str = ""):
+    """Two float64 computations of the same sums in a different order: equal up to rounding.
+
+    Relative 1e-10, plus 1e-12 absolute for entries that cancel to almost zero (where a purely
+    relative test would measure rounding, not the code).
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
+    np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12, err_msg=what)

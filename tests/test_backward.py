@@ -4,6 +4,7 @@ case; the two dq routes, the eq. (15) dW route and eq. (16) agree with conv_back
 import numpy as np
 import pytest
 from reference import (
+    assert_same,
     backward_ref,
     case_geometry,
     eq7_padding,
@@ -26,7 +27,6 @@ from convlib import (
     input_gradient_rot180,
 )
 
-TOL = 1e-12  # two exact float64 computations of the same sums, in different orders
 FD_TOL = 1e-7  # the bound for centered finite differences (CS231n's rel_error)
 # The loss below is linear in each of q, W and b, so the truncation error of centered
 # differences, O(h^2) times a third derivative, is exactly zero and only the rounding error
@@ -46,9 +46,9 @@ def test_backward_matches_the_chain_rule_of_eq6(case):
     for name, r, n, v, shape in zip(("dq", "dW", "db"), ref, naive, fast, shapes, strict=True):
         assert n.shape == v.shape == shape, name
         assert n.dtype == v.dtype == np.float64, name
-        assert rel_error(n, r) < TOL, name
-        assert rel_error(v, r) < TOL, name
-        assert rel_error(v, n) < TOL, name
+        assert_same(n, r, name)
+        assert_same(v, r, name)
+        assert_same(v, n, name)
 
 
 def test_backward_matches_finite_differences(case):
@@ -78,11 +78,11 @@ def test_all_routes_agree_with_conv_backward(case):
     dW_dil = filter_gradient_dilated(dz, q, W, **case.kwargs)
     for got in (dq_col, dq_rot):
         assert got.shape == q.shape
-        assert rel_error(got, dq) < TOL
-    assert rel_error(dq_col, dq_rot) < TOL
+        assert_same(got, dq)
+    assert_same(dq_col, dq_rot)
     assert dW_dil.shape == W.shape
-    assert rel_error(dW_dil, dW) < TOL
-    assert rel_error(bias_gradient(dz), db) < TOL
+    assert_same(dW_dil, dW)
+    assert_same(bias_gradient(dz), db)
 
 
 def test_unread_pixels_get_zero_gradient(case):
