@@ -280,97 +280,133 @@ def input_gradient_data(h_in=7, f=3, s=2, h_out="same", i=3, j=3, *, w_in=None):
 
 
 # ----------------------------------------------------------------------------- drawing
+# Every figure is ONE axes covering the whole figure, in units of grid cells (y downwards):
+# each grid is a panel drawn at an offset. Creating matplotlib Axes is what costs most in a
+# redraw (ticks, formatters), so one axes instead of four keeps a slider move fast.
 def _new_figure(figsize, fig=None):
-    """A pyplot figure (shown by ``plt.show()``), or ``fig`` cleared for a redraw."""
+    """A pyplot figure (shown by ``plt.show()``) with one full-figure axes, or ``fig`` emptied
+    for a redraw (its axes reused: building a new one costs more than the drawing)."""
     if fig is None:
         import matplotlib.pyplot as plt
 
-        return plt.figure(figsize=figsize)
-    fig.clear()
+        fig = plt.figure(figsize=figsize)
+    ax = getattr(fig, "_convlib_ax", None)
+    if ax is None or ax not in fig.axes or len(fig.axes) != 1:
+        fig.clear()
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        ax.set_autoscale_on(False)
+        fig._convlib_ax = ax
+    else:
+        for art in [*ax.images, *ax.patches, *ax.texts, *ax.lines, *ax.collections,
+                    *fig.texts, *fig.legends]:
+            art.remove()
     fig.set_size_inches(*figsize)
-    return fig
+    return fig, ax
 
 
-def _layout(fig, panels, rows, *, cell, top, bottom=0.75, right=0.25, min_width=0.0):
-    """A figure holding a row of grids of equal cell size (inches), aligned at the top.
+class _Panel:
+    """One grid, rows ``r0 .. r0+nr-1`` and columns ``c0 .. c0+nc-1``, on the shared axes."""
 
-    ``panels`` lists ``(columns, minimum slot width in inches)``; a slot wider than its grid
-    leaves room for a long title. ``top``/``bottom``/``right``: margins in inches (titles,
-    legend). Returns the figure and the axes.
+    def __init__(self, ax, x, y, r0, c0, nr, nc):
+        self.ax, self.r0, self.c0, self.nr, self.nc = ax, r0, c0, nr, nc
+        self.dx, self.dy = x - c0, y - r0  # grid cell (r, c) is centred on (c + dx, r + dy)
+
+    def image(self, rgb):
+        """Fill the cells with colours (an ``(nr, nc, 3 or 4)`` array)."""
+        x0, y0 = self.dx + self.c0 - 0.5, self.dy + self.r0 - 0.5
+        self.ax.imshow(rgb, extent=(x0, x0 + self.nc, y0 + self.nr, y0),
+                       interpolation="nearest", aspect="auto")
+
+    def grid(self, ticks=True):
+        """Cell borders and, with ``ticks``, the row and column indices."""
+        x0, y0 = self.dx + self.c0 - 0.5, self.dy + self.r0 - 0.5
+        self.ax.hlines(y0 + np.arange(self.nr + 1), x0, x0 + self.nc, color="#9a9a9a", lw=0.6)
+        self.ax.vlines(x0 + np.arange(self.nc + 1), y0, y0 + self.nr, color="#9a9a9a", lw=0.6)
+        if ticks:
+            kw = {"fontsize": FONT["tick"], "color": "#555555", "parse_math": False}
+            for c in range(self.c0, self.c0 + self.nc):
+                self.ax.text(c + self.dx, y0 - 0.12, str(c), ha="center", va="bottom", **kw)
+            for r in range(self.r0, self.r0 + self.nr):
+                self.ax.text(x0 - 0.12, r + self.dy, str(r), ha="right", va="center", **kw)
+
+    def box(self, r, c, h, w, **kw):
+        """Outline (or fill, ``fill=True``) the cells rows r..r+h-1, cols c..c+w-1."""
+        kw.setdefault("fill", False)
+        self.ax.add_patch(Rectangle((c + self.dx - 0.5, r + self.dy - 0.5), w, h, **kw))
+
+    def text(self, r, c, s, **kw):
+        kw.setdefault("fontsize", FONT["cell"])
+        kw.setdefault("ha", "center")
+        kw.setdefault("va", "center")
+        kw.setdefault("parse_math", False)
+        self.ax.text(c + self.dx, r + self.dy, s, **kw)
+
+    def title(self, s, fontsize=None):
+        self.ax.text(self.c0 + self.dx - 0.5, self.r0 + self.dy - 0.95, s, ha="left",
+                     va="bottom", fontsize=fontsize or FONT["label"], parse_math=False)
+
+
+def _layout(fig, grids, *, cell, top, bottom=0.75, right=0.25, min_width=0.0):
+    """A figure holding a row of grids of equal cell size, aligned at the top.
+
+    ``grids`` lists ``(r0, c0, nr, nc, slot)``: the grid's first row and column, its size
+    and the least width in inches of its slot (room for a long title). ``top``, ``bottom``,
+    ``right`` are margins in inches, ``cell`` the side of a cell in inches.
+    Returns the figure and one :class:`_Panel` per grid.
     """
     left, gap = 0.35, 0.5
-    slots = [max(nc * cell, w) for nc, w in panels]
+    slots = [max(g[3] * cell, g[4]) for g in grids]
+    rows = max(g[2] for g in grids)
     width = max(left + sum(slots) + gap * (len(slots) - 1) + right, min_width)
     height = top + rows * cell + bottom
     # an animation draws every frame at its largest size, so that the player does not jump
     w_min, h_min = getattr(fig, "convlib_min_size", (0, 0))
     width, height = max(width, w_min), max(height, h_min)
-    fig = _new_figure((width, height), fig)
-    axes, x = [], left
-    y = (height - top - rows * cell) / height  # grids hang from the top
-    for (nc, _), slot in zip(panels, slots, strict=True):
-        ax = fig.add_axes((x / width, y, nc * cell / width, rows * cell / height))
-        ax.set_anchor("NW")
-        axes.append(ax)
+    fig, ax = _new_figure((width, height), fig)
+    ax.set_xlim(0, width / cell)
+    ax.set_ylim(height / cell, 0)
+    panels, x = [], left
+    for (r0, c0, nr, nc, _), slot in zip(grids, slots, strict=True):
+        panels.append(_Panel(ax, x / cell + 0.5, top / cell + 0.5, r0, c0, nr, nc))
         x += slot + gap
-    return fig, axes
+    return fig, panels
 
 
-def _grid_axes(ax, r0, c0, nr, nc, *, ticks=True):
-    """Matrix-style axes: cell (r, c) centred on (c, r), row 0 on top, grid lines."""
-    ax.set_xlim(c0 - 0.5, c0 + nc - 0.5)
-    ax.set_ylim(r0 + nr - 0.5, r0 - 0.5)
-    ax.set_aspect("equal")
-    ax.hlines(np.arange(r0, r0 + nr + 1) - 0.5, c0 - 0.5, c0 + nc - 0.5, color="#9a9a9a", lw=0.6)
-    ax.vlines(np.arange(c0, c0 + nc + 1) - 0.5, r0 - 0.5, r0 + nr - 0.5, color="#9a9a9a", lw=0.6)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if ticks:  # index labels as plain texts: much cheaper to build than Tick objects
-        kw = {"fontsize": FONT["tick"], "color": "#555555"}
-        for c in range(c0, c0 + nc):
-            ax.text(c, r0 - 0.62, str(c), ha="center", va="bottom", **kw)
-        for r in range(r0, r0 + nr):
-            ax.text(c0 - 0.62, r, str(r), ha="right", va="center", **kw)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+def _suptitle(fig, text):
+    fig.text(0.02 / fig.get_figwidth() * 10, 1 - 0.08 / fig.get_figheight(), text,
+             ha="left", va="top", fontsize=10, parse_math=False)
 
 
-def _box(ax, r, c, h, w, **kw):
-    """Outline (or fill) the cells rows r..r+h-1, cols c..c+w-1."""
-    kw.setdefault("fill", False)
-    ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, **kw))
-
-
-def _draw_canvas(ax, d):
+def _draw_canvas(pn, d):
     """The padded input: image pixels, zero border (hatched), crops, unread rows."""
-    cat = d["category"]
-    (r0, c0), (nr, nc) = d["origin"], cat.shape
     (t, b), (l, r) = d["pads"]
     Hp, Wp = d["padded_shape"]
-    ax.imshow(
-        _PALETTE[cat],
-        extent=(c0 - 0.5, c0 + nc - 0.5, r0 + nr - 0.5, r0 - 0.5),
-        interpolation="nearest",
-    )
-    _grid_axes(ax, r0, c0, nr, nc)
+    pn.image(_PALETTE[d["category"]])
+    pn.grid()
     hatch = {"hatch": "///", "edgecolor": "#8a8a8a", "lw": 0}
     strips = [(0, 0, t, Wp), (Hp - b, 0, b, Wp), (0, 0, Hp, l), (0, Wp - r, Hp, r)]
     for rr, cc, hh, ww in strips:
         if hh > 0 and ww > 0:
-            _box(ax, rr, cc, hh, ww, **hatch)
+            pn.box(rr, cc, hh, ww, **hatch)
     cross = {"hatch": "xx", "edgecolor": "#d62728", "lw": 0}
     crops = [(t, l, -t, d["w_in"]), (Hp, l, -b, d["w_in"]), (t, l, d["h_in"], -l)]
     crops.append((t, Wp, d["h_in"], -r))
     for rr, cc, hh, ww in crops:
         if hh > 0 and ww > 0:
-            _box(ax, rr, cc, hh, ww, **cross)
+            pn.box(rr, cc, hh, ww, **cross)
     dots = {"hatch": "..", "edgecolor": COLORS["unread"], "lw": 0}
     for rr in d["unread_rows"]:
-        _box(ax, rr, 0, 1, Wp, **dots)
+        pn.box(rr, 0, 1, Wp, **dots)
     for cc in d["unread_cols"]:
-        _box(ax, 0, cc, Hp, 1, **dots)
-    _box(ax, t, l, d["h_in"], d["w_in"], edgecolor=COLORS["edge"], lw=2.2)
-    _box(ax, 0, 0, Hp, Wp, edgecolor="black", lw=1.2, ls="--")
+        pn.box(0, cc, Hp, 1, **dots)
+    pn.box(t, l, d["h_in"], d["w_in"], edgecolor=COLORS["edge"], lw=2.2)
+    pn.box(0, 0, Hp, Wp, edgecolor="black", lw=1.2, ls="--")
+
+
+def _canvas_grid(d, slot=0.0):
+    (r0, c0), (nr, nc) = d["origin"], d["category"].shape
+    return (r0, c0, nr, nc, slot)
 
 
 def _legend_handles(d, extra=()):
@@ -388,9 +424,35 @@ def _legend_handles(d, extra=()):
     return hs + list(extra)
 
 
-def _legend(fig, handles, y=0.005):
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4),
-               fontsize=FONT["label"], frameon=False, bbox_to_anchor=(0.5, y))
+def _legend(fig, handles, loc="lower center"):
+    """A legend drawn as plain swatches and texts (``fig.legend`` costs a third of a redraw).
+
+    ``handles`` are Patch/Line2D proxies as for ``fig.legend``; ``loc`` is ``"lower center"``
+    (up to four columns under the grids) or ``"center right"`` (one column).
+    """
+    ax = fig._convlib_ax
+    inch = fig.dpi_scale_trans
+    width, height = fig.get_size_inches()
+    n = len(handles)
+    if loc == "lower center":
+        ncol, colw, rowh = min(n, 4), 2.15, 0.21
+        nrow = -(-n // ncol)
+        x0, y0 = (width - ncol * colw) / 2, 0.1 + (nrow - 1) * rowh
+        spots = [(x0 + (k % ncol) * colw, y0 - (k // ncol) * rowh) for k in range(n)]
+    else:
+        rowh = 0.24
+        y0 = height / 2 + (n - 1) * rowh / 2
+        spots = [(width - 2.15, y0 - k * rowh) for k in range(n)]
+    for h, (x, y) in zip(handles, spots, strict=True):
+        if isinstance(h, Line2D):
+            ax.add_line(Line2D([x, x + 0.3], [y + 0.06, y + 0.06], color=h.get_color(),
+                               ls=h.get_linestyle(), lw=h.get_linewidth(), transform=inch))
+        else:
+            ax.add_patch(Rectangle((x, y), 0.3, 0.13, facecolor=h.get_facecolor(),
+                                   edgecolor=h.get_edgecolor(), hatch=h.get_hatch(), lw=0.8,
+                                   transform=inch))
+        ax.text(x + 0.38, y + 0.065, h.get_label(), transform=inch, va="center",
+                fontsize=FONT["label"], parse_math=False)
 
 
 def _sides(d):
@@ -401,7 +463,7 @@ def _sides(d):
 
 
 def _padding_title(d):
-    """Two or three lines stating the convention, p, its split and h_out."""
+    """Three or four lines stating the convention, p, its split and h_out."""
     h, w, f, s = d["h_in"], d["w_in"], d["f"], d["s"]
     (t, b), (l, r) = d["pads"]
     ho, wo = d["out_shape"]
@@ -431,32 +493,27 @@ def _padding_title(d):
     )
 
 
-def _draw_windows_outline(ax, d, i, j, **kw):
+def _window_outline(pn, d, i, j, **kw):
     f, s = d["f"], d["s"]
-    _box(ax, i * s, j * s, f, f, **kw)
+    pn.box(i * s, j * s, f, f, **kw)
 
 
 def _render_padding(fig, datas):
     one = len(datas) == 1
-    cell = 0.42 if one else 0.3
-    rows = max(d["category"].shape[0] for d in datas)
-    panels = [(d["category"].shape[1], 0 if one else 3.9) for d in datas]
-    fig, axes = _layout(fig, panels, rows, cell=cell, top=1.05, bottom=0.35 if one else 0.75,
-                        right=2.3 if one else 0.25)
-    for ax, d in zip(axes, datas, strict=True):
-        _draw_canvas(ax, d)
+    grids = [_canvas_grid(d, 0 if one else 3.9) for d in datas]
+    lines = max(_padding_title(d).count("\n") + 1 for d in datas)
+    fig, panels = _layout(fig, grids, cell=0.42 if one else 0.3, top=0.45 + 0.17 * lines,
+                          bottom=0.35 if one else 0.75, right=2.3 if one else 0.25)
+    for pn, d in zip(panels, datas, strict=True):
+        _draw_canvas(pn, d)
         ho, wo = d["out_shape"]
-        _draw_windows_outline(ax, d, 0, 0, edgecolor=COLORS["lit"], lw=2.2)
-        _draw_windows_outline(ax, d, ho - 1, wo - 1, edgecolor=COLORS["lit"], lw=2.2, ls=":")
-        ax.set_title(_padding_title(d), fontsize=FONT["label"] if one else FONT["label"] - 1,
-                     loc="left", pad=14)
+        _window_outline(pn, d, 0, 0, edgecolor=COLORS["lit"], lw=2.2)
+        _window_outline(pn, d, ho - 1, wo - 1, edgecolor=COLORS["lit"], lw=2.2, ls=":")
+        pn.title(_padding_title(d), fontsize=FONT["label"] if one else FONT["label"] - 1)
     extra = [Line2D([], [], color=COLORS["lit"], lw=2.2, label="first window (f × f)"),
              Line2D([], [], color=COLORS["lit"], lw=2.2, ls=":", label="last window")]
-    handles = _legend_handles(_merge_cats(datas), extra)
-    if one:
-        fig.legend(handles=handles, loc="center right", fontsize=FONT["label"], frameon=False)
-    else:
-        _legend(fig, handles)
+    _legend(fig, _legend_handles(_merge_cats(datas), extra),
+            "center right" if one else "lower center")
     fig.convlib_data = datas[0] if one else {d["convention"]: d for d in datas}
     return fig
 
@@ -508,44 +565,44 @@ def draw_padding(h_in=5, f=3, s=2, h_out="same", *, w_in=None, convention="notes
     return _render_padding(fig, datas)
 
 
-def _render_output(ax, ho, wo, title):
-    ax.imshow(np.ones((ho, wo, 3)) * 0.97, extent=(-0.5, wo - 0.5, ho - 0.5, -0.5))
-    _grid_axes(ax, 0, 0, ho, wo)
-    ax.set_title(title, fontsize=FONT["label"], pad=12)
+def _render_output(pn, title):
+    pn.image(np.full((pn.nr, pn.nc, 3), 0.97))
+    pn.grid()
+    pn.title(title)
 
 
 def _render_windows(fig, d):
     i, j, f, s = d["i"], d["j"], d["f"], d["s"]
     ho, wo = d["out_shape"]
-    nr, nc = d["category"].shape
-    fig, (ax, ax_out) = _layout(fig, [(nc, 0), (wo, 2.0)], max(nr, ho), cell=0.4, top=0.95,
-                                min_width=8.0)
-    _draw_canvas(ax, d)
+    fig, (pn, pz) = _layout(fig, [_canvas_grid(d), (0, 0, ho, wo, 2.0)], cell=0.4, top=1.05,
+                            min_width=8.0)
+    _draw_canvas(pn, d)
     rows, cols = np.nonzero(d["window"])
-    _box(ax, rows.min(), cols.min(), f, f, fill=True, facecolor=COLORS["lit"], alpha=0.75,
-         edgecolor="none")
-    _box(ax, rows.min(), cols.min(), f, f, edgecolor="black", lw=2)
+    pn.box(rows.min(), cols.min(), f, f, fill=True, facecolor=COLORS["lit"], alpha=0.75,
+           edgecolor="none")
+    pn.box(rows.min(), cols.min(), f, f, edgecolor="black", lw=2)
     if f <= 5:
         for a in range(f):
             for b in range(f):
-                ax.text(j * s + b, i * s + a, f"W{a}{b}", ha="center", va="center",
-                        fontsize=FONT["cell"] - (f > 3))
-    _render_output(ax_out, ho, wo, "output z (h_out × w_out)")
-    _box(ax_out, i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
+                pn.text(i * s + a, j * s + b, f"W{a}{b}", fontsize=FONT["cell"] - (f > 3))
+    _render_output(pz, "output z (h_out × w_out)")
+    pz.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
     handles = [Patch(facecolor=COLORS["lit"], edgecolor="black", label=f"window of z({i}, {j})")]
     for (k, m), color in zip(d["neighbours"], COLORS["neighbour"], strict=False):
-        _draw_windows_outline(ax, d, k, m, edgecolor=color, lw=2, ls="--")
-        _box(ax_out, k, m, 1, 1, edgecolor=color, lw=2, ls="--")
+        _window_outline(pn, d, k, m, edgecolor=color, lw=2, ls="--")
+        pz.box(k, m, 1, 1, edgecolor=color, lw=2, ls="--")
         handles.append(Line2D([], [], color=color, ls="--", lw=2, label=f"window of z({k}, {m})"))
     r_lo, c_lo = i * s, j * s
-    fig.suptitle(
-        f"eq. 6: z({i}, {j}) = Σ q̄({i}·{s}+i′, {j}·{s}+j′) W(i′, j′) reads rows {r_lo}–"
-        f"{r_lo + f - 1}, columns {c_lo}–{c_lo + f - 1} of q̄\n"
-        f"h_in={d['h_in']}, f={f}, s={s}, h_out={d['mode']!r} → {ho}; p = {d['p'][0]}; "
-        + ("windows overlap (s < f)" if s < f else "windows touch (s = f)" if s == f
-           else "rows between windows are skipped (s > f)"),
-        fontsize=10, x=0.02, ha="left", y=0.995, va="top",
-    )
+    if s < f:
+        how = "windows overlap (s < f)"
+    elif s == f:
+        how = "windows touch (s = f)"
+    else:
+        how = "rows between windows are skipped (s > f)"
+    _suptitle(fig, f"eq. 6: z({i}, {j}) = Σ q̄({i}·{s}+i′, {j}·{s}+j′) W(i′, j′) reads rows "
+              f"{r_lo}–{r_lo + f - 1}, columns {c_lo}–{c_lo + f - 1} of q̄\n"
+              f"h_in={d['h_in']}, f={f}, s={s}, h_out={d['mode']!r} → {ho}; p = {d['p'][0]}; "
+              f"{how}")
     _legend(fig, _legend_handles(d, handles))
     fig.convlib_data = d
     return fig
@@ -576,18 +633,6 @@ def draw_windows(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=Non
     return _render_windows(fig, windows_data(h_in, f, s, h_out, i, j, w_in=w_in))
 
 
-def _render_small(ax, values, colors, title, *, labels=True, fontsize=None):
-    """A small matrix (dz, dz_hat, dW): cells coloured by ``colors``, values written in."""
-    nr, nc = values.shape
-    ax.imshow(colors, extent=(-0.5, nc - 0.5, nr - 0.5, -0.5), interpolation="nearest")
-    _grid_axes(ax, 0, 0, nr, nc)
-    if labels:
-        for (a, b), v in np.ndenumerate(values):
-            if v:  # zeros are told by their colour
-                ax.text(b, a, f"{v}", ha="center", va="center", fontsize=fontsize or FONT["cell"])
-    ax.set_title(title, fontsize=FONT["label"], pad=12)
-
-
 def _rgb(color):
     return np.array([int(color[k : k + 2], 16) / 255 for k in (1, 3, 5)])
 
@@ -596,41 +641,45 @@ def _entry_colors(values, on, off):
     return np.where((values != 0)[..., None], _rgb(on), _rgb(off))
 
 
+def _render_small(pn, values, colors, title, *, labels=True, ticks=True):
+    """A small matrix (dz, dz_hat, dW): cells coloured by ``colors``, non-zeros written in."""
+    pn.image(colors)
+    pn.grid(ticks)
+    if labels:
+        for (a, b), v in np.ndenumerate(values):
+            if v:  # zeros are told by their colour
+                pn.text(a, b, f"{v}")
+    pn.title(title)
+
+
 def _render_dilation(fig, d):
     i, j, f, s = d["i"], d["j"], d["f"], d["s"]
     dz, dz_hat, placed = d["dz"], d["dz_hat"], d["placed"]
     ho, wo = dz.shape
-    nr, nc = d["category"].shape
-    panels = [(wo, 1.1), (dz_hat.shape[1], 2.3), (nc, 2.0), (f, 1.0)]
-    fig, (ax_dz, ax_hat, ax_q, ax_dw) = _layout(fig, panels, max(nr, dz_hat.shape[0]),
-                                                cell=0.32, top=1.0, min_width=9.0)
-    _render_small(ax_dz, dz, _entry_colors(dz, COLORS["dz"], COLORS["dz"]),
-                  f"dz ({ho} × {wo})")
-    _render_small(ax_hat, dz_hat, _entry_colors(dz_hat, COLORS["dz"], COLORS["dz_zero"]),
-                  f"dẑ = dilate(dz, s): {dz_hat.shape[0]} × {dz_hat.shape[1]}",
-                  labels=dz_hat.size <= 400)
-    _draw_canvas(ax_q, d)
     hh, hw = dz_hat.shape
-    _box(ax_q, i, j, hh, hw, fill=True, facecolor=COLORS["dz_zero"], alpha=0.6,
-         edgecolor="none")
+    grids = [(0, 0, ho, wo, 1.1), (0, 0, hh, hw, 2.3), _canvas_grid(d, 2.0), (0, 0, f, f, 1.0)]
+    fig, (p_dz, p_hat, p_q, p_dw) = _layout(fig, grids, cell=0.32, top=1.15, min_width=9.0)
+    _render_small(p_dz, dz, _entry_colors(dz, COLORS["dz"], COLORS["dz"]), f"dz ({ho} × {wo})")
+    _render_small(p_hat, dz_hat, _entry_colors(dz_hat, COLORS["dz"], COLORS["dz_zero"]),
+                  f"dẑ = dilate(dz, s): {hh} × {hw}", labels=dz_hat.size <= 400, ticks=False)
+    _draw_canvas(p_q, d)
+    p_q.box(i, j, hh, hw, fill=True, facecolor=COLORS["dz_zero"], alpha=0.6, edgecolor="none")
     for (a, b), v in np.ndenumerate(placed):
         if v:
-            _box(ax_q, a, b, 1, 1, fill=True, facecolor=COLORS["dz"], edgecolor="black", lw=0.8)
-            ax_q.text(b, a, f"{v}", ha="center", va="center", fontsize=FONT["cell"])
-    _box(ax_q, i, j, hh, hw, edgecolor="#2c7a2c", lw=2.2)
-    ax_q.set_title(f"q̄ with dẑ placed at ({i}, {j})", fontsize=FONT["label"], pad=12)
+            p_q.box(a, b, 1, 1, fill=True, facecolor=COLORS["dz"], edgecolor="black", lw=0.8)
+            p_q.text(a, b, f"{v}")
+    p_q.box(i, j, hh, hw, edgecolor="#2c7a2c", lw=2.2)
+    p_q.title(f"q̄ with dẑ placed at ({i}, {j})")
     dw = np.zeros((f, f), dtype=int)
-    _render_small(ax_dw, dw, _entry_colors(dw, "#ffffff", "#f7f7f7"), "dW (f × f)",
+    _render_small(p_dw, dw, _entry_colors(dw, "#ffffff", "#f7f7f7"), "dW (f × f)",
                   labels=False)
-    _box(ax_dw, i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
-    ax_dw.text(j, i, f"{i}{j}", ha="center", va="center", fontsize=FONT["cell"])
-    fig.suptitle(
-        f"eqs. 14-15: dW({i}, {j}) = Σ_k,l dz(k, l) q̄({i}+{s}k, {j}+{s}l): dẑ slides over q̄ "
-        f"(stride 1), its top-left corner at ({i}, {j})\n"
-        f"dẑ has s−1 = {s - 1} zeros between entries: s(h_out−1)+1 = {s}·{ho - 1}+1 = "
-        f"{hh} cells a side (not h_out(s+1)−1 = {ho * (s + 1) - 1} as printed in the notes)",
-        fontsize=10, x=0.02, ha="left", y=0.995, va="top",
-    )
+    p_dw.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
+    p_dw.text(i, j, f"{i}{j}")
+    _suptitle(fig, f"eqs. 14-15: dW({i}, {j}) = Σ_k,l dz(k, l) q̄({i}+{s}k, {j}+{s}l): dẑ "
+              f"slides over q̄ (stride 1), its top-left corner at ({i}, {j})\n"
+              f"dẑ has s−1 = {s - 1} zeros between entries: s(h_out−1)+1 = {s}·{ho - 1}+1 = "
+              f"{hh} cells a side (not h_out(s+1)−1 = {ho * (s + 1) - 1} as printed in the "
+              f"notes)")
     handles = [Patch(facecolor=COLORS["dz"], edgecolor="black", label="entry of dz"),
                Patch(facecolor=COLORS["dz_zero"], edgecolor="#9a9a9a",
                      label="zero of the dilation"),
@@ -670,55 +719,45 @@ def _render_input_gradient(fig, d):
     i, j, f, s = d["i"], d["j"], d["f"], d["s"]
     ho, wo = d["out_shape"]
     dz_bar, inside, rot = d["dz_bar"], d["dz_bar_inside"], d["rot"]
-    nr, nc = d["category"].shape
-    panels = [(nc, 2.6), (wo, 1.6), (dz_bar.shape[1], 2.6)]
-    fig, (ax_q, ax_z, ax_b) = _layout(fig, panels, max(nr, dz_bar.shape[0]), cell=0.34,
-                                      top=1.0, min_width=9.0)
+    grids = [_canvas_grid(d, 2.6), (0, 0, ho, wo, 1.6), (0, 0, *dz_bar.shape, 2.6)]
+    fig, (p_q, p_z, p_b) = _layout(fig, grids, cell=0.34, top=1.15, min_width=9.0)
     # Forward view: the pixel and every window of eq. (6) that reads it.
-    _draw_canvas(ax_q, d)
+    _draw_canvas(p_q, d)
     pr, pc = d["pixel"]
     for k, m in d["weight_index"]:
-        _draw_windows_outline(ax_q, d, k, m, edgecolor=COLORS["lit"], lw=1.6)
-    _box(ax_q, pr, pc, 1, 1, fill=True, facecolor="#1f3b57", edgecolor="black")
-    ax_q.set_title(f"q̄: pixel q({i}, {j}) and the windows reading it", fontsize=FONT["label"],
-                   pad=12)
+        _window_outline(p_q, d, k, m, edgecolor=COLORS["lit"], lw=1.6)
+    p_q.box(pr, pc, 1, 1, fill=True, facecolor="#1f3b57", edgecolor="black")
+    p_q.title(f"q̄: pixel q({i}, {j}) and the windows reading it")
     # Outputs it influences, each labelled with the weight that links them.
-    _render_output(ax_z, ho, wo, "outputs z it influences")
+    _render_output(p_z, "outputs z it influences")
     for (k, m), (a, b) in d["weight_index"].items():
-        _box(ax_z, k, m, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=1.2)
-        ax_z.text(m, k, f"W{a}{b}", ha="center", va="center", fontsize=FONT["cell"] - 1)
+        p_z.box(k, m, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=1.2)
+        p_z.text(k, m, f"W{a}{b}", fontsize=FONT["cell"] - 1)
     # Eq. (29): dz_bar and the rotated filter at (i, j).
     colors = np.where(inside[..., None], _rgb(COLORS["dz_zero"]), _rgb(COLORS["zero"]))
     colors[dz_bar != 0] = _rgb(COLORS["dz"])
-    _render_small(ax_b, dz_bar, colors, f"dz̄: dẑ padded to h_in+f−1 = {dz_bar.shape[0]}",
-                  labels=False)
-    for (a, b), v in np.ndenumerate(dz_bar):
-        if v:
-            ax_b.text(b, a, f"{v}", ha="center", va="center", fontsize=FONT["cell"])
+    _render_small(p_b, dz_bar, colors, f"dz̄: dẑ padded to h_in+f−1 = {dz_bar.shape[0]}")
     ia, ib = np.nonzero(inside)
     if len(ia):
-        _box(ax_b, ia.min(), ib.min(), ia.max() - ia.min() + 1, ib.max() - ib.min() + 1,
-             edgecolor="#2c7a2c", lw=1.5)
-    _box(ax_b, i, j, f, f, fill=True, facecolor=COLORS["lit"], alpha=0.35, edgecolor="none")
-    _box(ax_b, i, j, f, f, edgecolor="black", lw=2)
+        p_b.box(ia.min(), ib.min(), ia.max() - ia.min() + 1, ib.max() - ib.min() + 1,
+                edgecolor="#2c7a2c", lw=1.5)
+    p_b.box(i, j, f, f, fill=True, facecolor=COLORS["lit"], alpha=0.35, edgecolor="none")
+    p_b.box(i, j, f, f, edgecolor="black", lw=2)
     for (a, b), v in np.ndenumerate(d["met"]):
         if v:
-            _box(ax_b, i + a, j + b, 1, 1, edgecolor=COLORS["lit"], lw=2.2)
+            p_b.box(i + a, j + b, 1, 1, edgecolor=COLORS["lit"], lw=2.2)
     if f <= 4:
         for a in range(f):
             for b in range(f):
                 w_idx = rot[a, b]
-                ax_b.text(j + b + 0.45, i + a + 0.42, f"W{w_idx // f}{w_idx % f}", ha="right",
-                          va="bottom", fontsize=FONT["tick"] - 1, color="#7a3d00")
+                p_b.text(i + a + 0.42, j + b + 0.45, f"W{w_idx // f}{w_idx % f}", ha="right",
+                         va="bottom", fontsize=FONT["tick"] - 1, color="#7a3d00")
     (bt, bb), (bl, br) = d["back_pads"]
     met = sorted(int(v) for v in d["met"].ravel() if v)
-    fig.suptitle(
-        f"eqs. 17-29: dq({i}, {j}) = Σ_a,b dz̄({i}+a, {j}+b) rot180(W)(a, b); "
-        f"dz entries met: {met if met else 'none (dq = 0)'}\n"
-        f"dz̄ = dẑ padded by (top {bt}, bottom {bb}, left {bl}, right {br}) "
-        f"(eqs. 24-26: f−1−⌈p/2⌉ before); h_in={d['h_in']}, f={f}, s={s}, h_out={ho}",
-        fontsize=10, x=0.02, ha="left", y=0.995, va="top",
-    )
+    _suptitle(fig, f"eqs. 17-29: dq({i}, {j}) = Σ_a,b dz̄({i}+a, {j}+b) rot180(W)(a, b); "
+              f"dz entries met: {met if met else 'none (dq = 0)'}\n"
+              f"dz̄ = dẑ padded by (top {bt}, bottom {bb}, left {bl}, right {br}) "
+              f"(eqs. 24-26: f−1−⌈p/2⌉ before); h_in={d['h_in']}, f={f}, s={s}, h_out={ho}")
     handles = [Patch(facecolor=COLORS["lit"], edgecolor="black", label="influenced output"),
                Patch(facecolor=COLORS["dz"], edgecolor="#9a9a9a", label="entry of dz"),
                Patch(facecolor=COLORS["dz_zero"], edgecolor="#9a9a9a",

@@ -51,11 +51,13 @@ def test_padding_grid_is_the_padded_input(h_in, w_in, f, s, h_out):
     Hp, Wp = d["padded_shape"]
     assert list(d["unread_rows"]) == [r for r in range(Hp) if r % s >= f]
     assert list(d["unread_cols"]) == [c for c in range(Wp) if c % s >= f]
-    # the drawn canvas spans the padded input (and the cropped rows, if any)
-    ax = fig.axes[0]
-    (r0, c0), (nr, nc) = d["origin"], d["category"].shape
-    assert ax.get_xlim() == (c0 - 0.5, c0 + nc - 0.5)
-    assert ax.get_ylim() == (r0 + nr - 0.5, r0 - 0.5)
+    # the drawn canvas spans the padded input (and the cropped rows, if any): one image of
+    # the category grid, its cells one unit each
+    (img,) = fig.axes[0].images
+    nr, nc = d["category"].shape
+    assert img.get_array().shape[:2] == (nr, nc)
+    left, right, bottom, top = img.get_extent()
+    assert np.allclose((right - left, bottom - top), (nc, nr))
     if min(min(L.pads[0]), min(L.pads[1])) < 0:
         assert (d["category"] == plot.CROP).any()
 
@@ -188,12 +190,18 @@ def test_influenced_outputs_are_those_whose_dz_changes_dq(h_in, w_in, f, s, h_ou
                 assert d["weight_index"][(int(k), int(m))] == (r // f, r % f)
 
 
+def _texts(fig):
+    return "\n".join(t.get_text() for t in [*fig.texts, *fig.axes[0].texts])
+
+
 def test_figures_state_the_padding_in_their_titles():
-    fig = plot.draw_padding(5, 3, 2, "same")
-    title = fig.axes[0].get_title(loc="left")
+    title = _texts(plot.draw_padding(5, 3, 2, "same"))
     assert "h_out = 3" in title and "= 2" in title and "top/left 1, bottom/right 1" in title
-    fig = plot.draw_padding(6, 3, 2, "same", convention="tensorflow")
-    assert "top/left 0, bottom/right 1" in fig.axes[0].get_title(loc="left")
+    title = _texts(plot.draw_padding(6, 3, 2, "same", convention="tensorflow"))
+    assert "top/left 0, bottom/right 1" in title
+    assert "dW(1, 2)" in _texts(plot.draw_dilation(i=1, j=2))
+    assert "dq(3, 3)" in _texts(plot.draw_input_gradient())
+    assert "z(1, 2)" in _texts(plot.draw_windows(i=1, j=2))
 
 
 def test_draw_functions_redraw_into_a_given_figure():
@@ -204,4 +212,5 @@ def test_draw_functions_redraw_into_a_given_figure():
                  plot.draw_input_gradient):
         assert draw(fig=fig) is fig
         assert fig.convlib_data
+        assert draw(fig=fig) is fig and len(fig.axes) == 1  # a redraw reuses the axes
     assert plt.get_fignums() == []
