@@ -131,6 +131,8 @@ def test_clean_page_passes(tiny_book, chromium, tmp_path):
     assert "application/vnd.jupyter.widget-state+json" in page_html
     assert "_static/offline/font-awesome/css/font-awesome.min.css" in page_html
     assert "bootstrapcdn" not in page_html
+    assert page_html.count("const THEBE_JS_URL") == 1  # Sphinx 7.4 emitted it twice
+    assert "_static/offline/mathjax/tex-mml-chtml.js" in page_html
     problems = check_page(chromium, base, "good.html", tmp_path / "good.png")
     assert problems == []
     # the widget's label "stride $s$" is typeset by MathJax 3 (through the Hub shim)
