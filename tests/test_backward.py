@@ -8,11 +8,13 @@ from reference import (
     backward_ref,
     case_geometry,
     eq7_padding,
+    eq8_split,
     finite_differences,
     pad_ref,
     read_mask,
     rel_error,
 )
+from scipy.signal import correlate2d
 
 from convlib import (
     Layer,
@@ -158,3 +160,40 @@ def test_db_is_summed_over_batch_and_pixels(case):
     np.testing.assert_allclose(
         bias_gradient(dz), sum(dz[n].sum(axis=(1, 2)) for n in range(case.n_b)), rtol=1e-12
     )
+
+
+def _eq29_scipy(dz, W, s, back, h_in, w_in):
+    """Eq. (29) with scipy: dz dilated by s, padded by ``back``, cross-correlated (stride 1)
+    with each filter rotated by 180 degrees, summed over the output channels."""
+    dz_bar = pad_ref(dilate(dz, s), back)
+    n_b, ch_out = dz.shape[:2]
+    ch_in = W.shape[0]
+    dq = np.zeros((n_b, ch_in, h_in, w_in))
+    for n in range(n_b):
+        for mu in range(ch_in):
+            for nu in range(ch_out):
+                dq[n, mu] += correlate2d(dz_bar[n, nu], W[mu, nu, ::-1, ::-1], mode="valid")
+    return dq
+
+
+def test_eq29_with_scipy_and_which_side_gets_the_extra_pixel(case):
+    """Eq. (29) by scipy with the backward padding f - 1 - top before (eq. 25): it is dq.
+    With the forward rule instead (ceil(p_back/2) before), an odd p shifts dq by one pixel."""
+    q, W, _, dz = case.arrays()
+    (ho, wo), pads = case_geometry(case)
+    f, s = case.f, case.s
+    dq = conv_backward(dz, q, W, **case.kwargs)[0]
+    right, forward_rule = [], []
+    for n_in, n_out, (before, _) in zip((case.h_in, case.w_in), (ho, wo), pads, strict=True):
+        total = n_in + f - 1 - (s * (n_out - 1) + 1)
+        right.append((f - 1 - before, total - (f - 1 - before)))
+        forward_rule.append(eq8_split(total))
+    assert_same(_eq29_scipy(dz, W, s, right, case.h_in, case.w_in), dq)
+    if right != forward_rule:
+        wrong = _eq29_scipy(dz, W, s, forward_rule, case.h_in, case.w_in)
+        assert not np.allclose(wrong, dq)
+    if case.padding is None:  # eq. 7 padding: the rules differ exactly when p is odd
+        p_odd = [eq7_padding(case.h_in, f, s, ho) % 2, eq7_padding(case.w_in, f, s, wo) % 2]
+        assert [r != w for r, w in zip(right, forward_rule, strict=True)] == [
+            bool(x) for x in p_odd
+        ]

@@ -37,7 +37,7 @@ from convlib import (
 )
 
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
