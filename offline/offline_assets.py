@@ -47,6 +47,7 @@ OUT = "_static/offline"  # inside the HTML output
 # (source under node_modules, destination under OUT, file to check that it is installed)
 NPM_ASSETS = [
     ("mathjax/es5", "mathjax", "tex-mml-chtml.js"),
+    ("mathjax/LICENSE", "mathjax/LICENSE", ""),
     ("requirejs/require.js", "require.js", ""),
     ("@jupyter-widgets/html-manager/dist", "html-manager", "embed-amd.js"),
     ("font-awesome", "font-awesome", "css/font-awesome.min.css"),
