@@ -17,7 +17,6 @@ from reference import (
 from scipy.signal import correlate2d
 
 from convlib import (
-    Layer,
     bias_gradient,
     conv_backward,
     conv_backward_naive,
@@ -27,6 +26,7 @@ from convlib import (
     filter_gradient_dilated,
     input_gradient_col2im,
     input_gradient_rot180,
+    prepare,
 )
 
 FD_TOL = 1e-7  # the issue's bound for centered finite differences (CS231n's rel_error)
@@ -138,10 +138,11 @@ def test_dilated_padded_dz(case):
     """dz_bar of eq. (29): dz dilated by s (s (h_out - 1) + 1 long), padded to h_in + f - 1
     with f - 1 - top before (eq. 25); with the eq. (7) padding p the total is 2 (f - 1) - p
     (eq. 24). With explicit padding that leaves rows unread the total is smaller by those."""
-    *_, dz = case.arrays()
+    q, W, _, dz = case.arrays()
     (ho, wo), pads = case_geometry(case)
     f, s = case.f, case.s
-    layer = Layer(case.n_b, case.ch_in, case.ch_out, case.h_in, case.w_in, f, s, ho, wo, pads)
+    layer = prepare(q, W, None, **case.kwargs)[3]
+    assert (layer.h_out, layer.w_out, tuple(map(tuple, layer.pads))) == (ho, wo, pads)
     dz_bar = dilated_padded_dz(dz, layer)
     assert dz_bar.shape == (case.n_b, case.ch_out, case.h_in + f - 1, case.w_in + f - 1)
     back = []

@@ -152,6 +152,13 @@ def test_h_out_below_1(call, h_out):
 
 
 @layer_functions
+@pytest.mark.parametrize("h_out", [2.5, 3.0, (3, 2.5)])
+def test_h_out_not_an_integer(call, h_out):
+    with pytest.raises(ValueError, match=r"h_out must be an integer >= 1; got"):
+        call(h_out=h_out)
+
+
+@layer_functions
 @pytest.mark.parametrize("h_out", ["Same", "VALID", "half", ""])
 def test_unknown_mode(call, h_out):
     with pytest.raises(ValueError, match=r"h_out must be .*'valid', 'same', 'full'.*got"):
