@@ -31,8 +31,9 @@ def test_output_size_mode_meanings():
         same = output_size(h_in, f, s, "same")
         assert same * s >= h_in > (same - 1) * s  # ceil(h_in / s)
         full = output_size(h_in, f, s, "full")
-        # the last full window starts at most s - 1 rows before the image's last row
-        assert eq7_padding(h_in, f, s, full) <= 2 * (f - 1)
+        # at most f - 1 pad rows on each side: the first and the last window each overlap
+        # the image by at least one row
+        assert max(eq8_split(eq7_padding(h_in, f, s, full))) <= f - 1
         if f <= h_in:
             valid = output_size(h_in, f, s, "valid")
             assert (valid - 1) * s + f <= h_in < valid * s + f  # every window inside
