@@ -50,22 +50,22 @@ def render_png(fig, dpi=DPI) -> bytes:
 def _slider(name, value, lo, hi, tip):
     return widgets.IntSlider(
         value=value, min=lo, max=hi, description=name, tooltip=tip,
-        continuous_update=False, style={"description_width": "2.6em"},
-        layout=widgets.Layout(width="230px"),
+        continuous_update=False, style={"description_width": "initial"},
+        layout=widgets.Layout(width="250px"),
     )
 
 
 def _layer_controls(h_in, f, s):
     """Sliders for h_in, f, s and the h_out mode, shared by the four explorers."""
     mode = widgets.Dropdown(options=MODES, value="same", description="h_out",
-                            style={"description_width": "2.6em"},
-                            layout=widgets.Layout(width="160px"))
+                            style={"description_width": "initial"},
+                            layout=widgets.Layout(width="150px"))
     return {
         "h_in": _slider("h_in", h_in, 1, 12, "input height and width"),
         "f": _slider("f", f, 1, 6, "filter width"),
         "s": _slider("s", s, 1, 4, "stride"),
         "mode": mode,
-        "h_out": _slider("value", 3, 1, 12, "h_out when the mode is 'custom'"),
+        "h_out": _slider("custom h_out", 3, 1, 12, "h_out when the mode is 'custom'"),
     }
 
 
@@ -96,9 +96,9 @@ class Explorer(widgets.VBox):
         self.image = widgets.Image(format="png")
         self.message = widgets.HTML()
         names = list(controls)
-        rows = [widgets.HBox([controls[k] for k in names[:5]])]
-        if names[5:]:
-            rows.append(widgets.HBox([controls[k] for k in names[5:]]))
+        box = {"flex_flow": "row wrap"}
+        rows = [widgets.HBox([controls[k] for k in names[:3]], layout=box),
+                widgets.HBox([controls[k] for k in names[3:]], layout=box)]
         super().__init__([widgets.HTML(f"<b>{name} explorer</b> &mdash; {hint}"), *rows,
                           self.message, self.image])
         for w in controls.values():

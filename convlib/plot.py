@@ -53,7 +53,7 @@ _PALETTE = np.array(
         for c in (COLORS["image"], COLORS["zero"], COLORS["crop"])
     ]
 )
-FONT = {"title": 11, "label": 9, "cell": 8, "tick": 7}
+FONT = {"title": 11, "label": 10, "cell": 9, "tick": 8}
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -424,25 +424,27 @@ def _legend_handles(d, extra=()):
     return hs + list(extra)
 
 
-def _legend(fig, handles, loc="lower center"):
+def _legend(fig, handles, loc="lower center", x=None):
     """A legend drawn as plain swatches and texts (``fig.legend`` costs a third of a redraw).
 
     ``handles`` are Patch/Line2D proxies as for ``fig.legend``; ``loc`` is ``"lower center"``
-    (up to four columns under the grids) or ``"center right"`` (one column).
+    (up to four columns under the grids) or ``"center right"`` (one column, starting at
+    ``x`` inches if given).
     """
     ax = fig._convlib_ax
     inch = fig.dpi_scale_trans
     width, height = fig.get_size_inches()
     n = len(handles)
     if loc == "lower center":
-        ncol, colw, rowh = min(n, 4), 2.15, 0.21
+        ncol, rowh = min(n, 4), 0.22
+        colw = min(2.2, (width - 0.2) / ncol)
         nrow = -(-n // ncol)
         x0, y0 = (width - ncol * colw) / 2, 0.1 + (nrow - 1) * rowh
         spots = [(x0 + (k % ncol) * colw, y0 - (k // ncol) * rowh) for k in range(n)]
     else:
         rowh = 0.24
         y0 = height / 2 + (n - 1) * rowh / 2
-        spots = [(width - 2.15, y0 - k * rowh) for k in range(n)]
+        spots = [(width - 2.2 if x is None else x, y0 - k * rowh) for k in range(n)]
     for h, (x, y) in zip(handles, spots, strict=True):
         if isinstance(h, Line2D):
             ax.add_line(Line2D([x, x + 0.3], [y + 0.06, y + 0.06], color=h.get_color(),
@@ -512,8 +514,11 @@ def _render_padding(fig, datas):
         pn.title(_padding_title(d), fontsize=FONT["label"] if one else FONT["label"] - 1)
     extra = [Line2D([], [], color=COLORS["lit"], lw=2.2, label="first window (f × f)"),
              Line2D([], [], color=COLORS["lit"], lw=2.2, ls=":", label="last window")]
-    _legend(fig, _legend_handles(_merge_cats(datas), extra),
-            "center right" if one else "lower center")
+    if one:  # beside the grid, even when an animation gives the figure spare width
+        x = panels[0].dx + panels[0].c0 + panels[0].nc
+        _legend(fig, _legend_handles(datas[0], extra), "center right", x=x * 0.42 + 0.1)
+    else:
+        _legend(fig, _legend_handles(_merge_cats(datas), extra))
     fig.convlib_data = datas[0] if one else {d["convention"]: d for d in datas}
     return fig
 
@@ -674,7 +679,6 @@ def _render_dilation(fig, d):
     _render_small(p_dw, dw, _entry_colors(dw, "#ffffff", "#f7f7f7"), "dW (f × f)",
                   labels=False)
     p_dw.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
-    p_dw.text(i, j, f"{i}{j}")
     _suptitle(fig, f"eqs. 14-15: dW({i}, {j}) = Σ_k,l dz(k, l) q̄({i}+{s}k, {j}+{s}l): dẑ "
               f"slides over q̄ (stride 1), its top-left corner at ({i}, {j})\n"
               f"dẑ has s−1 = {s - 1} zeros between entries: s(h_out−1)+1 = {s}·{ho - 1}+1 = "
