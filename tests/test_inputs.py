@@ -207,3 +207,35 @@ def test_every_public_function_is_called_above():
     not_functions = {"ACTIVATIONS", "Layer"}
     covered = set(_calls(CASES[0], *CASES[0].arrays()))
     assert set(convlib.__all__) - not_functions - scalars_only <= covered
+
+
+def _strided(a):
+    """The values of ``a`` as a view that skips every other element of a bigger array."""
+    big = np.zeros(tuple(2 * n for n in a.shape))
+    big[tuple(slice(None, None, 2) for _ in a.shape)] = a
+    return big[tuple(slice(None, None, 2) for _ in a.shape)]
+
+
+@some_cases
+def test_non_contiguous_inputs(some_case):
+    """Views with negative or Fortran strides give the same results as contiguous copies."""
+    case = some_case
+    q, W, b, dz = case.arrays()
+    qv = np.asfortranarray(q[:, :, ::-1, :])[:, :, ::-1, :]  # same values, odd strides
+    Wv, bv = _strided(W), _strided(b)
+    dzv = np.asfortranarray(dz)
+    assert not qv.flags.c_contiguous and not qv.flags.f_contiguous
+    for view, array in ((qv, q), (Wv, W), (bv, b), (dzv, dz)):
+        np.testing.assert_array_equal(view, array)
+    np.testing.assert_allclose(
+        conv_forward(qv, Wv, bv, **case.kwargs),
+        conv_forward(q, W, b, **case.kwargs),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    for fn in GRADIENTS:
+        got, expected = fn(dzv, qv, Wv, **case.kwargs), fn(dz, q, W, **case.kwargs)
+        got = got if isinstance(got, tuple) else (got,)
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12, err_msg=fn.__name__)
