@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
+
 CHROMIUM = os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Chromium quiet on a closed network (no update, sync, QUIC probes, ...).
 CHROMIUM_ARGS = [
@@ -237,6 +239,7 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
     """Open one page, run every check, save a screenshot; return the problems found."""
     problems: list[str] = []
     page = context.new_page()
+    page.set_default_timeout(10_000)
 
     def route(r):
         if is_local(r.request.url):
@@ -300,22 +303,10 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
             if anim["src"] is None or anim["frame"] is None:
                 problems.append(f"animation {i}: no image or slider")
                 continue
-            div.scroll_into_view_if_needed()
-            div.locator("button[title='Play']").click()
-            deadline = time.monotonic() + 5  # slow animations (long interval) included
-            while True:
-                page.wait_for_timeout(150)
-                after = page.evaluate(JS_ANIMATIONS)[i]
-                if after["frame"] != anim["frame"] or time.monotonic() > deadline:
-                    break
-            div.locator("button[title='Pause']").click()
-            if after["frame"] == anim["frame"] or after["src"] == anim["src"]:
-                problems.append(
-                    f"animation {i}: frame did not advance when played "
-                    f"(frame {anim['frame']} -> {after['frame']} of max {anim['max']})"
-                )
-            else:
-                div.locator("button[title='First frame']").click()
+            try:
+                problems.extend(play_animation(page, div, anim))
+            except PlaywrightError as err:
+                problems.append(f"animation {i}: could not be played: {err}".split("\n")[0])
         # Font Awesome icons of plain to_jshtml buttons need the (local) icon font.
         fa_state = page.evaluate(JS_FONT_AWESOME)
         if fa_state == "missing":
@@ -327,6 +318,26 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
     finally:
         page.close()
     return problems
+
+
+def play_animation(page, div, anim) -> list[str]:
+    """Click Play (JS click: a folded animation must play too); the frame must advance."""
+    i = anim["index"]
+    div.locator("button[title='Play']").evaluate("b => b.click()")
+    deadline = time.monotonic() + 5  # slow animations (long interval) included
+    while True:
+        page.wait_for_timeout(150)
+        after = page.evaluate(JS_ANIMATIONS)[i]
+        if after["frame"] != anim["frame"] or time.monotonic() > deadline:
+            break
+    div.locator("button[title='Pause']").evaluate("b => b.click()")
+    if after["frame"] == anim["frame"] or after["src"] == anim["src"]:
+        return [
+            f"animation {i}: frame did not advance when played "
+            f"(frame {anim['frame']} -> {after['frame']} of max {anim['max']})"
+        ]
+    div.locator("button[title='First frame']").evaluate("b => b.click()")
+    return []
 
 
 def save_screenshots(page, screenshot: Path) -> list[Path]:
