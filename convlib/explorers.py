@@ -41,9 +41,10 @@ MODES = ("valid", "same", "full", "custom")
 
 
 def render_png(fig, dpi=DPI) -> bytes:
-    """The figure as PNG bytes (Agg), as the widget shows it."""
+    """The figure as PNG bytes (Agg), as the widget shows it (fast zlib level: a redraw
+    spends its time drawing, not compressing)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
@@ -78,11 +79,15 @@ class Explorer(widgets.VBox):
         Set ``controls[name].value`` to drive the explorer (as a test does).
     image : ipywidgets.Image
         The current figure as PNG.
+    data : dict
+        What the current figure shows (its ``convlib_data``, see :mod:`convlib.plot`).
     message : ipywidgets.HTML
         Why the last setting could not be drawn (an error of :mod:`convlib` teaching the
         constraint), empty otherwise.
     redraws : int
-        How many figures were drawn (each settled change of a control draws one).
+        How many figures were shown (each settled change of a control shows one).
+
+    Figures already drawn are kept (up to 64 PNGs), so stepping back is instant.
     """
 
     def __init__(self, name, draw, controls, limits, hint):
@@ -93,6 +98,7 @@ class Explorer(widgets.VBox):
         self._limits = limits
         self._busy = False
         self._fig = Figure()
+        self._cache = {}
         self.image = widgets.Image(format="png")
         self.message = widgets.HTML()
         names = list(controls)
@@ -128,12 +134,17 @@ class Explorer(widgets.VBox):
                 for key, hi in self._limits(params).items():
                     self.controls[key].max = max(hi, 0)
                 params = self.params()
-                self._draw(**params, fig=self._fig)
+                key = tuple(sorted(params.items()))
+                if key not in self._cache:
+                    self._draw(**params, fig=self._fig)
+                    if len(self._cache) >= 64:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[key] = (render_png(self._fig), self._fig.convlib_data)
             except ValueError as err:
                 self.message.value = f"<span style='color:#b00020'>{err}</span>"
                 return
             self.message.value = ""
-            self.image.value = render_png(self._fig)
+            self.image.value, self.data = self._cache[key]
             self.redraws += 1
         finally:
             self._busy = False

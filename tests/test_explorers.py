@@ -70,7 +70,7 @@ def test_every_slider_combination_redraws(name, fast_png):
             for i, j in {(0, 0), (ex.controls["i"].max, ex.controls["j"].max)}:
                 _drive(ex, {"i": i, "j": j})
                 assert ex.message.value == ""
-        data = ex._fig.convlib_data
+        data = ex.data
         assert data["h_in"] == h_in and data["f"] == f and data["s"] == s
         assert p["h_out"] == mode
     assert plt.get_fignums() == []
@@ -84,13 +84,13 @@ def test_index_sliders_follow_the_layer(fast_png):
     ex.controls["i"].value = 6
     ex.controls["s"].value = 3  # h_out=3: i is clamped, the figure stays valid
     assert ex.controls["i"].value == 2 and ex.message.value == ""
-    assert ex._fig.convlib_data["i"] == 2
+    assert ex.data["i"] == 2
     ex = explorers.dilation_explorer()
     ex.controls["f"].value = 5
     assert ex.controls["i"].max == 4
     ex = explorers.input_gradient_explorer()
     ex.controls["h_in"].value = 4
-    assert ex.controls["i"].max == 3 and ex._fig.convlib_data["i"] == 3
+    assert ex.controls["i"].max == 3 and ex.data["i"] == 3
 
 
 def test_custom_h_out_and_conventions(fast_png):
@@ -99,7 +99,7 @@ def test_custom_h_out_and_conventions(fast_png):
     ex.controls["mode"].value = "custom"
     assert not ex.controls["h_out"].disabled
     ex.controls["h_out"].value = 1  # p = 2*0 + 3 - 5 = -2: a crop
-    d = ex._fig.convlib_data
+    d = ex.data
     assert d["pads"] == ((-1, -1), (-1, -1)) and (d["category"] == plot.CROP).any()
     for conv in ("pytorch", "notes"):
         ex.controls["convention"].value = conv
@@ -107,9 +107,9 @@ def test_custom_h_out_and_conventions(fast_png):
     ex.controls["convention"].value = "tensorflow"  # TensorFlow has no custom h_out
     assert "TensorFlow" in ex.message.value
     ex.controls["mode"].value = "same"
-    assert ex.message.value == "" and ex._fig.convlib_data["convention"] == "tensorflow"
+    assert ex.message.value == "" and ex.data["convention"] == "tensorflow"
     ex.controls["convention"].value = "all"
-    assert set(ex._fig.convlib_data) == {"notes", "pytorch", "tensorflow"}
+    assert set(ex.data) == {"notes", "pytorch", "tensorflow"}
 
 
 def test_invalid_layer_explains_itself(fast_png):
