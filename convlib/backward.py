@@ -110,8 +110,9 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None):
     With ``Q`` the window matrix of the forward pass (eq. 34) and ``dZ`` the matching
     reshape of ``dz``, the forward pass ``Z = Q W`` gives ``dW = Q^T dZ`` (eq. 15),
     ``db`` the sum of ``dZ`` (eq. 16) and ``dQ = dZ W^T``, whose windows are scattered
-    back onto the input (col2im, eq. 29). The products are computed transposed
-    (``dW^T = dZ^T Q``, ``dQ^T = W dZ^T``) on the window tensor of :func:`conv_forward`.
+    back onto the input (col2im, eq. 29). They are computed on the transposed window
+    matrix ``Q^T`` that :func:`conv_forward` uses: ``dW = (Q^T) (dZ^T)^T`` and
+    ``dQ^T = W dZ^T``.
     No Python loop over pixels or images (only over the ``f x f`` filter offsets).
 
     Parameters
@@ -129,12 +130,15 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None):
     q, W, _, L = prepare(q, W, None, s, h_out, padding)
     dz = _check_dz(dz, L).astype(q.dtype, copy=False)
     Q = _window_tensor(q, L).reshape(L.ch_in * L.f * L.f, -1)  # Q^T of eq. (34)
-    # dZ^T, (ch_out, n_b h_out w_out): made once, used by all three gradients.
+    # dZ^T, (ch_out, n_b h_out w_out): made once, used by both products.
     dZt = dz.transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
-    dW = (dZt @ Q.T).reshape(L.ch_out, L.ch_in, L.f, L.f).transpose(1, 0, 2, 3)  # eq. (15)
+    dW = (Q @ dZt.T).reshape(L.ch_in, L.f, L.f, L.ch_out).transpose(0, 3, 1, 2)  # eq. (15)
+    dW = np.ascontiguousarray(dW)
     db = dz.sum(axis=(0, 2, 3))  # eq. (16)
-    dQ = (filter_matrix(W) @ dZt).reshape(L.ch_in, L.f, L.f, L.n_b, L.h_out, L.w_out)
-    return _scatter_window_tensor(dQ, L), np.ascontiguousarray(dW), db
+    # The windows' gradient dQ^T = W dZ^T overwrites Q, which is no longer needed.
+    dQ = np.matmul(filter_matrix(W), dZt, out=Q)
+    dQ = dQ.reshape(L.ch_in, L.f, L.f, L.n_b, L.h_out, L.w_out)
+    return _scatter_window_tensor(dQ, L), dW, db
 
 
 def _scatter_window_tensor(dQ, L):
