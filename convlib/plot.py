@@ -465,34 +465,40 @@ def _sides(d):
 
 
 def _padding_title(d):
-    """Three or four lines stating the convention, p, its split and h_out."""
+    """Lines stating the convention, h_out, p and its split (eqs. 7-8) or the framework's."""
     h, w, f, s = d["h_in"], d["w_in"], d["f"], d["s"]
     (t, b), (l, r) = d["pads"]
     ho, wo = d["out_shape"]
     conv, mode = d["convention"], d["mode"]
     size = f"h_out = {ho}" if (h, ho) == (w, wo) else f"(h_out, w_out) = ({ho}, {wo})"
+    square = (t, b) == (l, r)
     if conv == "notes":
-        head = f"notes, eqs. 7-8 (h_out={mode!r}): {size}"
-        ph = f"p = s(h_out−1)+f−h_in = {s}·{ho - 1}+{f}−{h} = {t + b}"
-        if h != w or ho != wo:
-            ph += f";  width: {s}·{wo - 1}+{f}−{w} = {l + r}"
+        lines = ["The notes, eqs. 7-8", f"h_out={mode!r}:  {size}", "p = s(h_out−1) + f − h_in",
+                 f"   = {s}·{ho - 1} + {f} − {h} = {t + b}"]
+        if (h, ho) != (w, wo):
+            lines.append(f"width: {s}·{wo - 1} + {f} − {w} = {l + r}")
         verb = "crop" if min(t, b, l, r) < 0 else "split"
-        return f"{head}\n{ph}\n{verb} (⌈p/2⌉ before, ⌊p/2⌋ after): {_sides(d)}"
-    if conv == "pytorch":
-        return (
-            f"PyTorch, padding=k={t} on every side ({mode!r})\n"
-            f"h_out = ⌊(h_in+2k−f)/s⌋+1 = ⌊({h}+{2 * t}−{f})/{s}⌋+1 = {ho}\n"
-            f"unread rows at the bottom: {d['unread_bottom'][0]}"
-        )
-    name = "'SAME'" if mode == "same" else "'VALID'"
-    if mode == "same":
-        line = f"total = max((⌈h_in/s⌉−1)s+f−h_in, 0) = {t + b}\nextra pixel after: {_sides(d)}"
+        if square:
+            where = ("top/left", "bottom/right")
+        else:
+            where = (f"top, {l} left", f"bottom, {r} right")
+        pad_ = " " * len(verb)
+        lines += [f"{verb}: ⌈p/2⌉ = {t} {where[0]},", f"{pad_}  ⌊p/2⌋ = {b} {where[1]}"]
+    elif conv == "pytorch":
+        lines = ["PyTorch: padding=k on every side", f"{mode!r}:  k = {t},  {size}",
+                 "h_out = ⌊(h_in + 2k − f)/s⌋ + 1",
+                 f"   = ⌊({h} + {2 * t} − {f})/{s}⌋ + 1 = {ho}"]
     else:
-        line = "no padding"
-    return (
-        f"TensorFlow {name}: {size}\n{line}\n"
-        f"unread rows at the bottom: {d['unread_bottom'][0]}"
-    )
+        lines = [f"TensorFlow padding='{str(mode).upper()}'", size]
+        if mode == "same":
+            lines += ["total = max((⌈h_in/s⌉−1)s + f − h_in, 0)",
+                      f"   = {t + b}:  ⌊total/2⌋ = {t} top/left,",
+                      f"   the rest, {b}, bottom/right"]
+        else:
+            lines.append("no padding")
+    if conv != "notes":
+        lines.append(f"rows read by no window: {d['unread_bottom'][0]} at the bottom")
+    return "\n".join(lines)
 
 
 def _window_outline(pn, d, i, j, **kw):
@@ -501,24 +507,37 @@ def _window_outline(pn, d, i, j, **kw):
 
 
 def _render_padding(fig, datas):
+    """One row per convention: the padded input, and beside it the arithmetic."""
     one = len(datas) == 1
-    grids = [_canvas_grid(d, 0 if one else 3.9) for d in datas]
-    lines = max(_padding_title(d).count("\n") + 1 for d in datas)
-    fig, panels = _layout(fig, grids, cell=0.42 if one else 0.3, top=0.45 + 0.17 * lines,
-                          bottom=0.35 if one else 0.75, right=2.3 if one else 0.25)
-    for pn, d in zip(panels, datas, strict=True):
+    cell, left, gap, text_w, top, sep = (0.42 if one else 0.34), 0.45, 0.45, 4.0, 0.4, 0.35
+    titles = [_padding_title(d) for d in datas]
+    gw = max(d["category"].shape[1] for d in datas) * cell
+    heights = [max(d["category"].shape[0] * cell, 0.21 * (t.count("\n") + 1))
+               for d, t in zip(datas, titles, strict=True)]
+    extra = [Line2D([], [], color=COLORS["lit"], lw=2.2, label="first window (f × f)"),
+             Line2D([], [], color=COLORS["lit"], lw=2.2, ls=":", label="last window")]
+    handles = _legend_handles(datas[0] if one else _merge_cats(datas), extra)
+    legend_h = 0.22 * -(-len(handles) // 4) + 0.3
+    width = left + gw + gap + text_w
+    height = top + sum(heights) + sep * (len(datas) - 1) + legend_h
+    w_min, h_min = getattr(fig, "convlib_min_size", (0, 0))
+    width, height = max(width, w_min), max(height, h_min)
+    fig, ax = _new_figure((width, height), fig)
+    ax.set_xlim(0, width / cell)
+    ax.set_ylim(height / cell, 0)
+    tx = max(left + gw + gap, width - text_w)  # the text column stays put in an animation
+    y = top
+    for d, title, h in zip(datas, titles, heights, strict=True):
+        (r0, c0), (nr, nc) = d["origin"], d["category"].shape
+        pn = _Panel(ax, left / cell + 0.5, y / cell + 0.5, r0, c0, nr, nc)
         _draw_canvas(pn, d)
         ho, wo = d["out_shape"]
         _window_outline(pn, d, 0, 0, edgecolor=COLORS["lit"], lw=2.2)
         _window_outline(pn, d, ho - 1, wo - 1, edgecolor=COLORS["lit"], lw=2.2, ls=":")
-        pn.title(_padding_title(d), fontsize=FONT["label"] if one else FONT["label"] - 1)
-    extra = [Line2D([], [], color=COLORS["lit"], lw=2.2, label="first window (f × f)"),
-             Line2D([], [], color=COLORS["lit"], lw=2.2, ls=":", label="last window")]
-    if one:  # beside the grid, even when an animation gives the figure spare width
-        x = panels[0].dx + panels[0].c0 + panels[0].nc
-        _legend(fig, _legend_handles(datas[0], extra), "center right", x=x * 0.42 + 0.1)
-    else:
-        _legend(fig, _legend_handles(_merge_cats(datas), extra))
+        ax.text(tx / cell, y / cell, title, ha="left", va="top", fontsize=FONT["label"],
+                linespacing=1.5, parse_math=False)
+        y += h + sep
+    _legend(fig, handles)
     fig.convlib_data = datas[0] if one else {d["convention"]: d for d in datas}
     return fig
 

@@ -196,9 +196,12 @@ def _texts(fig):
 
 def test_figures_state_the_padding_in_their_titles():
     title = _texts(plot.draw_padding(5, 3, 2, "same"))
-    assert "h_out = 3" in title and "= 2" in title and "top/left 1, bottom/right 1" in title
+    assert "h_out = 3" in title and "= 2·2 + 3 − 5 = 2" in title
+    assert "⌈p/2⌉ = 1 top/left" in title and "⌊p/2⌋ = 1 bottom/right" in title
     title = _texts(plot.draw_padding(6, 3, 2, "same", convention="tensorflow"))
-    assert "top/left 0, bottom/right 1" in title
+    assert "= 1:  ⌊total/2⌋ = 0 top/left" in title and "the rest, 1, bottom/right" in title
+    title = _texts(plot.draw_padding(6, 3, 2, "same", convention="pytorch"))
+    assert "k = 1" in title and "rows read by no window: 1 at the bottom" in title
     assert "dW(1, 2)" in _texts(plot.draw_dilation(i=1, j=2))
     assert "dq(3, 3)" in _texts(plot.draw_input_gradient())
     assert "z(1, 2)" in _texts(plot.draw_windows(i=1, j=2))
