@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array
-from .forward import _span, _window_tensor, filter_matrix, prepare
+from .forward import _phases, _span, _window_tensor, filter_matrix, prepare
 from .ops import dilate, rot180, windows
 from .padding import backward_padding, pad
 
@@ -145,22 +145,28 @@ def _scatter_window_tensor(dQ, L):
     """col2im for the layout of :func:`convlib.forward._window_tensor`, straight onto ``dq``.
 
     ``dQ`` has shape ``(ch_in, f, f, n_b, h_out, w_out)``; each filter offset ``(a, b)`` adds
-    its slice onto the input pixels it was read from (one strided add per offset; entries
-    that were read from padding are dropped). Returns ``dq`` of shape
-    ``(n_b, ch_in, h_in, w_in)``, C-contiguous.
+    its slice onto the input pixels it was read from (one slice add per offset; entries
+    that were read from padding are dropped). With a stride ``s > 1`` the adds go to the
+    ``s x s`` polyphase components of ``dq`` (plain slices there), interleaved at the end.
+    Returns ``dq`` of shape ``(n_b, ch_in, h_in, w_in)``, C-contiguous.
     """
     (top, _), (left, _) = L.pads
     s = L.s
     dq = np.zeros((L.n_b, L.ch_in, L.h_in, L.w_in), dtype=dQ.dtype)
-    dqT = dq.transpose(1, 0, 2, 3)  # a view: the adds below write into dq
+    dqT = dq.transpose(1, 0, 2, 3)  # a view: for s = 1 the adds below write into dq
+    parts = _phases(dqT, s)
     for a in range(L.f):  # a loop over the f x f filter offsets only
         i0, i1, r0 = _span(a, top, L.h_in, s, L.h_out)
         for b in range(L.f):
             j0, j1, c0 = _span(b, left, L.w_in, s, L.w_out)
             if i1 > i0 and j1 > j0:
-                rows = slice(r0, r0 + s * (i1 - i0 - 1) + 1, s)
-                cols = slice(c0, c0 + s * (j1 - j0 - 1) + 1, s)
-                dqT[:, :, rows, cols] += dQ[:, a, b, :, i0:i1, j0:j1]
+                rows = slice(r0 // s, r0 // s + i1 - i0)
+                cols = slice(c0 // s, c0 // s + j1 - j0)
+                parts[r0 % s][c0 % s][:, :, rows, cols] += dQ[:, a, b, :, i0:i1, j0:j1]
+    if s > 1:
+        for pa in range(s):
+            for pb in range(s):
+                dqT[:, :, pa::s, pb::s] = parts[pa][pb]
     return dq
 
 

@@ -121,20 +121,32 @@ def _span(a: int, before: int, n_in: int, s: int, n_out: int):
     return i0, i1, i0 * s + a - before
 
 
+def _phases(x, s: int):
+    """The ``s x s`` polyphase components of ``x``'s last two axes, each contiguous.
+
+    ``_phases(x, s)[pa][pb]`` equals ``x[..., pa::s, pb::s]``. A window read with stride
+    ``s`` becomes a plain (stride-1) slice of one component, which numpy copies and adds
+    faster. For ``s = 1`` the only component is ``x`` itself (no copy).
+    """
+    if s == 1:
+        return [[x]]
+    return [[np.ascontiguousarray(x[..., pa::s, pb::s]) for pb in range(s)] for pa in range(s)]
+
+
 def _window_tensor(q, L):
     """The windows of eq. (34), transposed: one column per output pixel, built from ``q``.
 
     Returns ``Q`` of shape ``(ch_in, f, f, n_b, h_out, w_out)`` with
     ``Q[mu, a, b, n, i, j] == q_bar[n, mu, i s + a, j s + b]``, ``q_bar`` the input padded by
     eqs. (7)-(8) (``L.pads``). Reshaped to ``(ch_in f^2, n_b h_out w_out)`` it is the
-    transpose of :func:`window_matrix`. It is filled from the *unpadded* input, one strided
+    transpose of :func:`window_matrix`. It is filled from the *unpadded* input, one slice
     copy per filter offset ``(a, b)``; the entries that fall on padding are set to zero, so
     ``q_bar`` itself is never made. ``L`` is the :class:`Layer` of the call.
     """
     (top, _), (left, _) = L.pads
     s = L.s
     Q = np.empty((L.ch_in, L.f, L.f, L.n_b, L.h_out, L.w_out), dtype=q.dtype)
-    qT = q.transpose(1, 0, 2, 3)  # (ch_in, n_b, h_in, w_in), a view
+    parts = _phases(q.transpose(1, 0, 2, 3), s)  # of (ch_in, n_b, h_in, w_in)
     for a in range(L.f):  # a loop over the f x f filter offsets only
         i0, i1, r0 = _span(a, top, L.h_in, s, L.h_out)
         for b in range(L.f):
@@ -144,10 +156,12 @@ def _window_tensor(q, L):
             out[:, :, i1:] = 0
             out[:, :, i0:i1, :j0] = 0
             out[:, :, i0:i1, j1:] = 0
-            rows = slice(r0, r0 + s * (i1 - i0 - 1) + 1, s)
-            cols = slice(c0, c0 + s * (j1 - j0 - 1) + 1, s)
             if i1 > i0 and j1 > j0:
-                out[:, :, i0:i1, j0:j1] = qT[:, :, rows, cols]
+                # input rows r0, r0 + s, ... are rows r0 // s, ... of phase r0 % s
+                part = parts[r0 % s][c0 % s]
+                rows = slice(r0 // s, r0 // s + i1 - i0)
+                cols = slice(c0 // s, c0 // s + j1 - j0)
+                out[:, :, i0:i1, j0:j1] = part[:, :, rows, cols]
     return Q
 
 
