@@ -291,7 +291,7 @@ def _quantize(html: str, colors: int = 96) -> str:
     return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\s\\]+)"', small, html)
 
 
-def animation_html(draw, frames, name, *, fps=1.0, dpi=72):
+def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
     """A ``to_jshtml`` player of ``draw(**frame)`` for each frame, deterministic and offline.
 
     All frames share one pixel size (the largest), so the player does not jump.
@@ -308,6 +308,8 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=72):
         Frames per second.
     dpi : int
         Resolution of the embedded PNG frames.
+    colors : int
+        Size of the frames' palette.
 
     Returns
     -------
@@ -333,7 +335,7 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=72):
                          interval=1000 / fps, blit=False, repeat=True)
     html = anim.to_jshtml(fps=fps, embed_frames=True, default_mode="loop")
     del anim
-    return stable_html(_quantize(html), name)
+    return stable_html(_quantize(html, colors), name)
 
 
 def _html(text):
@@ -342,18 +344,18 @@ def _html(text):
     return HTML(text)
 
 
-def padding_animation(h_in=5, f=3, s=2, h_outs=(1, 2, 3, 4, 5), *, fps=0.8):
+def padding_animation(h_in=5, f=3, s=2, h_outs=(1, 2, 3, 4), *, fps=0.7):
     """Kernel-free :func:`padding_explorer`: eqs. (7)-(8) as ``h_out`` grows.
 
     With the defaults, ``h_out = 1`` crops (``p = -2``), 2 is 'valid' (``p = 0``), 3 'same'
-    (``p = 2``), 4 'full' (``p = 4``) and 5 pads beyond (``p = 6``).
+    (``p = 2``) and 4 'full' (``p = 4``).
 
     Returns
     -------
     IPython.display.HTML
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h} for h in h_outs]
-    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps))
+    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps, dpi=90))
 
 
 def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
@@ -366,7 +368,7 @@ def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
     ho, wo = plot.windows_data(h_in, f, s, h_out)["out_shape"]
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(ho) for j in range(wo)]
-    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps))
+    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps, dpi=80, colors=48))
 
 
 def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
@@ -378,7 +380,7 @@ def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(f) for j in range(f)]
-    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps))
+    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps, dpi=80))
 
 
 def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
@@ -391,4 +393,6 @@ def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for j in range(h_in)]
-    return _html(animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps))
+    return _html(
+        animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps, dpi=80)
+    )
