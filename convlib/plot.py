@@ -113,7 +113,7 @@ def padding_data(h_in=5, f=3, s=2, h_out="same", *, w_in=None, convention="notes
     ----------
     h_in, f, s : int
         Input height, filter width, stride.
-    h_out : int or {"valid", "same", "full"}
+    h_out : int, (h_out, w_out) or {"valid", "same", "full"}
         Output size asked for (eq. 7 turns it into the padding ``p``).
     w_in : int, optional
         Input width (default ``h_in``).
@@ -130,8 +130,9 @@ def padding_data(h_in=5, f=3, s=2, h_out="same", *, w_in=None, convention="notes
         padded input, read by no window).
     """
     w_in = h_in if w_in is None else w_in
-    t, b, ho = convention_padding(h_in, f, s, convention, h_out)
-    l, r, wo = convention_padding(w_in, f, s, convention, h_out)
+    hh, hw = h_out if isinstance(h_out, (tuple, list)) else (h_out, h_out)
+    t, b, ho = convention_padding(h_in, f, s, convention, hh)
+    l, r, wo = convention_padding(w_in, f, s, convention, hw)
     data = _canvas(h_in, w_in, f, s, ((t, b), (l, r)))
     data.update(
         convention=convention,

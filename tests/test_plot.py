@@ -124,6 +124,13 @@ def test_windows_are_the_cells_eq6_reads(h_in, w_in, f, s, h_out):
             assert overlap == (s < f)
 
 
+def test_output_size_pairs_for_rectangular_images():
+    d = plot.draw_padding(6, 3, 2, (3, 2), w_in=5).convlib_data
+    assert d["out_shape"] == (3, 2) and d["p"] == (1, 0)
+    d = plot.draw_windows(6, 3, 2, (3, 2), 2, 1, w_in=5).convlib_data
+    assert d["window"][4:7, 2:5].all() and d["window"].sum() == 9
+
+
 def test_windows_rejects_an_output_pixel_out_of_range():
     with pytest.raises(ValueError, match="i=4"):
         plot.windows_data(7, 3, 2, "same", 4, 0)
