@@ -99,6 +99,7 @@ class Explorer(widgets.VBox):
         self._busy = False
         self._fig = Figure()
         self._cache = {}
+        self.data = {}
         self.image = widgets.Image(format="png")
         self.message = widgets.HTML()
         names = list(controls)
