@@ -699,11 +699,10 @@ def _render_dilation(fig, d):
     _render_small(p_dw, dw, _entry_colors(dw, "#ffffff", "#f7f7f7"), "dW (f × f)",
                   labels=False)
     p_dw.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
-    _suptitle(fig, f"eqs. 14-15: dW({i}, {j}) = Σ_k,l dz(k, l) q̄({i}+{s}k, {j}+{s}l): dẑ "
-              f"slides over q̄ (stride 1), its top-left corner at ({i}, {j})\n"
-              f"dẑ has s−1 = {s - 1} zeros between entries: s(h_out−1)+1 = {s}·{ho - 1}+1 = "
-              f"{hh} cells a side (not h_out(s+1)−1 = {ho * (s + 1) - 1} as printed in the "
-              f"notes)")
+    _suptitle(fig, f"eqs. 14-15: dW({i}, {j}) = Σ dz(k, l) q̄({i}+{s}k, {j}+{s}l): dẑ placed at "
+              f"({i}, {j}) of q̄\n"
+              f"dẑ: s−1 = {s - 1} zeros between entries, s(h_out−1)+1 = {hh} cells a side "
+              f"(the notes print h_out(s+1)−1 = {ho * (s + 1) - 1})")
     handles = [Patch(facecolor=COLORS["dz"], edgecolor="black", label="entry of dz"),
                Patch(facecolor=COLORS["dz_zero"], edgecolor="#9a9a9a",
                      label="zero of the dilation"),
@@ -740,7 +739,7 @@ def draw_dilation(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=No
 
 
 def _render_input_gradient(fig, d):
-    i, j, f, s = d["i"], d["j"], d["f"], d["s"]
+    i, j, f = d["i"], d["j"], d["f"]
     ho, wo = d["out_shape"]
     dz_bar, inside, rot = d["dz_bar"], d["dz_bar_inside"], d["rot"]
     grids = [_canvas_grid(d, 2.6), (0, 0, ho, wo, 1.6), (0, 0, *dz_bar.shape, 2.6)]
@@ -778,10 +777,10 @@ def _render_input_gradient(fig, d):
                          va="bottom", fontsize=FONT["tick"] - 1, color="#7a3d00")
     (bt, bb), (bl, br) = d["back_pads"]
     met = sorted(int(v) for v in d["met"].ravel() if v)
-    _suptitle(fig, f"eqs. 17-29: dq({i}, {j}) = Σ_a,b dz̄({i}+a, {j}+b) rot180(W)(a, b); "
-              f"dz entries met: {met if met else 'none (dq = 0)'}\n"
-              f"dz̄ = dẑ padded by (top {bt}, bottom {bb}, left {bl}, right {br}) "
-              f"(eqs. 24-26: f−1−⌈p/2⌉ before); h_in={d['h_in']}, f={f}, s={s}, h_out={ho}")
+    _suptitle(fig, f"eqs. 17-29: dq({i}, {j}) = Σ dz̄({i}+a, {j}+b) rot180(W)(a, b) meets dz "
+              f"entries {met if met else 'none: dq = 0'}\n"
+              f"dz̄: dẑ padded top {bt}, bottom {bb}, left {bl}, right {br} "
+              f"(eqs. 24-26: f−1−⌈p/2⌉ before)")
     handles = [Patch(facecolor=COLORS["lit"], edgecolor="black", label="influenced output"),
                Patch(facecolor=COLORS["dz"], edgecolor="#9a9a9a", label="entry of dz"),
                Patch(facecolor=COLORS["dz_zero"], edgecolor="#9a9a9a",
