@@ -2,8 +2,9 @@
 
 Run from the repository root (``make bench`` does this)::
 
-    .venv/bin/python benchmarks/bench_conv.py            # full run, a few minutes
-    .venv/bin/python benchmarks/bench_conv.py --quick    # about a minute, fewer repeats
+    .venv/bin/python benchmarks/bench_conv.py                  # full run, 1-3 minutes
+    .venv/bin/python benchmarks/bench_conv.py --quick          # about 15 s, fewer rounds
+    .venv/bin/python benchmarks/bench_conv.py --blas-threads 1 # the BLAS on one core too
 
 For each layer shape (a)-(d) of issue 2, in float32 and float64, one run times
 
@@ -148,6 +149,29 @@ def _openblas_runtime() -> dict | None:
     return None
 
 
+def set_blas_threads(n: int) -> bool:
+    """Limit the BLAS to ``n`` threads (threadpoolctl if installed, else OpenBLAS via ctypes)."""
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
+
+        threadpool_limits(n, user_api="blas")
+        return True
+    except ImportError:
+        pass
+    maps = Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else ""
+    for path in sorted({m for m in re.findall(r"(/\S+\.so[.\d]*)", maps) if "openblas" in m}):
+        lib = ctypes.CDLL(path)
+        for name in (
+            "scipy_openblas_set_num_threads64_",
+            "openblas_set_num_threads64_",
+            "openblas_set_num_threads",
+        ):
+            if hasattr(lib, name):
+                getattr(lib, name)(ctypes.c_int(n))
+                return True
+    return False
+
+
 def machine_info() -> dict:
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -191,24 +215,29 @@ def round_robin(candidates: dict, repeats: int, min_sample: float) -> dict:
     """Median seconds per call of each candidate, sampled round-robin.
 
     Every round takes one sample of each candidate (a sample is ``number`` calls, enough to
-    last ``min_sample`` seconds); the order is rotated from round to round.
+    last ``min_sample`` seconds); the order is rotated from round to round. ``cpu_median``
+    is the median CPU time of the process per call (all threads): close to ``median`` times
+    the thread count when the candidate had the cores to itself.
     """
     names = list(candidates)
     number = {k: _calibrate(candidates[k], min_sample) for k in names}
     samples: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
     for r in range(repeats):
         order = names[r % len(names) :] + names[: r % len(names)]
         for k in order:
             fn, n = candidates[k], number[k]
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             for _ in range(n):
                 fn()
             samples[k].append((time.perf_counter() - t0) / n)
+            cpu[k].append((time.process_time() - c0) / n)
     return {
         k: {
             "median": float(np.median(v)),
             "min": float(np.min(v)),
             "max": float(np.max(v)),
+            "cpu_median": float(np.median(cpu[k])),
             "samples": len(v),
             "calls_per_sample": number[k],
         }
@@ -519,7 +548,7 @@ def main(argv=None):
         "--repeats",
         type=int,
         default=None,
-        help="round-robin rounds per layer (default 7; 3 with --quick)",
+        help="round-robin rounds per layer (default 15; 3 with --quick)",
     )
     p.add_argument(
         "--min-sample",
@@ -545,10 +574,16 @@ def main(argv=None):
         default=DEFAULT_OUTPUT,
         help="JSON file (default benchmarks/results/bench.json); '-' for none",
     )
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="limit the BLAS (and torch) to this many threads; default: as loaded",
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.repeats is None:
-        args.repeats = 3 if args.quick else 7
+        args.repeats = 3 if args.quick else 15
     if args.min_sample is None:
         args.min_sample = 0.02 if args.quick else 0.05
     if args.naive_budget is None:
@@ -558,6 +593,8 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown case(s) {sorted(unknown)}; choose from {list(CASES)}")
 
+    if args.blas_threads is not None and not set_blas_threads(args.blas_threads):
+        p.error("could not set the BLAS thread count (no OpenBLAS found, no threadpoolctl)")
     info = machine_info()
     rt = info["blas_runtime"] or {}
     print(
@@ -588,6 +625,7 @@ def main(argv=None):
             "min_sample_seconds": args.min_sample,
             "naive_budget": args.naive_budget,
             "seed": args.seed,
+            "blas_threads": args.blas_threads,
             "statistic": "median over round-robin rounds",
         },
         "cases": cases,
