@@ -49,9 +49,12 @@ browser-test: book browser
 test: lint book browser
 	$(BIN)/pytest $(NBVAL) tests chapters
 
-## Re-execute every chapter in place (authors run this after editing a notebook).
+## Re-execute every chapter in place (authors run this after editing a notebook). Widget
+## state is not stored: a saved widget in the static book would show sliders that do nothing
+## (the book shows each explorer as a kernel-free animation instead).
+NB ?= chapters/*.ipynb
 execute: setup
-	$(BIN)/jupyter execute --inplace --timeout=300 chapters/*.ipynb
+	$(BIN)/python tools/execute_notebooks.py $(NB)
 
 ## Optional: open the notebooks in JupyterLab.
 lab: setup
