@@ -20,7 +20,8 @@ it). This extension, loaded from ``_config.yml`` (``sphinx: local_extensions``):
 
 - rewrites the Font Awesome stylesheet that matplotlib's ``Animation.to_jshtml()`` links
   from a CDN to the local copy (in the notebook outputs, when a page is written);
-- removes the duplicated inline scripts of Sphinx 7.4 (``THEBE_JS_URL`` declared twice);
+- removes the duplicated inline scripts of Sphinx 7.4 (``THEBE_JS_URL`` declared twice),
+  and the widget state and manager from pages that show no widget view;
 - scans the built HTML and warns (an error under ``-W``) about any ``src=``/stylesheet that
   still points outside the book.
 """
@@ -146,9 +147,21 @@ def check_installed(app: Sphinx, config) -> None:
             logger.warning(f"offline_assets: {key} = {value!r} loads from outside the book")
 
 
-def dedupe_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Sphinx 7.4 registers inline scripts added at builder-inited twice (filename None and
-    ''), which redeclares ``const THEBE_JS_URL``. Keep the first of identical entries."""
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def tidy_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Per page:
+
+    - Sphinx 7.4 registers inline scripts added at builder-inited twice (filename None and
+      ''), which redeclares ``const THEBE_JS_URL``: keep the first of identical entries;
+    - myst-nb embeds a notebook's whole widget state, and loads the widget manager, even
+      when no widget view is shown on the page (outputs removed with ``remove-output``):
+      drop both there (up to megabytes of script that would render nothing).
+    """
+    widget_js = tuple(str(key) for key in (getattr(app.config, "nb_ipywidgets_js", {}) or {}))
+    no_views = WIDGET_VIEW not in (context.get("body") or "")
     for key in ("script_files", "css_files"):
         assets = context.get(key)
         if not assets:
@@ -157,6 +170,11 @@ def dedupe_assets(app: Sphinx, pagename, templatename, context, doctree) -> None
         for asset in assets:
             filename = getattr(asset, "filename", asset) or ""
             attrs = getattr(asset, "attributes", {}) or {}
+            if no_views and key == "script_files" and (
+                attrs.get("type") == WIDGET_STATE
+                or (widget_js and filename.endswith(widget_js))
+            ):
+                continue
             ident = (filename, tuple(sorted((k, str(v)) for k, v in attrs.items())))
             if ident in seen:
                 continue
@@ -226,7 +244,7 @@ def install_and_check(app: Sphinx, exception) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", check_installed)
-    app.connect("html-page-context", dedupe_assets, priority=900)
+    app.connect("html-page-context", tidy_assets, priority=900)
     app.connect("doctree-resolved", rewrite_cdn_links)
     app.connect("build-finished", install_and_check)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -18,5 +18,11 @@ def chromium(tmp_path_factory):
 def pytest_terminal_summary(terminalreporter):
     from test_pages import SHOTS
 
-    if SHOTS.is_dir() and any(SHOTS.glob("*.png")):
+    ran = [
+        r
+        for reports in terminalreporter.stats.values()
+        for r in reports
+        if "test_pages.py::test_page[" in getattr(r, "nodeid", "")
+    ]
+    if ran and SHOTS.is_dir():
         terminalreporter.write_line(f"browser test: a screenshot of every page in {SHOTS}")

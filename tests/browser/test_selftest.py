@@ -54,7 +54,7 @@ plt.close(fig)
 HTML(anim.to_jshtml())"""
 
 
-def notebook(cells, strip_widget_state=False):
+def notebook(cells, strip_widget_state=False, tags=None):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -64,6 +64,8 @@ def notebook(cells, strip_widget_state=False):
     for kind, source in cells:
         make = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
         nb.cells.append(make(source))
+        if kind == "code" and tags:
+            nb.cells[-1].metadata["tags"] = list(tags)
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     if strip_widget_state:
         nb.metadata.pop("widgets", None)
@@ -94,6 +96,7 @@ def tiny_book(tmp_path_factory):
     (book / "_toc.yml").write_text(
         "format: jb-book\nroot: good\nchapters:\n"
         "  - file: broken_math\n  - file: broken_page\n  - file: broken_widgets\n"
+        "  - file: removed_widgets\n"
     )
     nbformat.write(
         notebook([("md", GOOD_MD), ("code", WIDGET_CODE), ("code", anim_code(4))]),
@@ -105,6 +108,10 @@ def tiny_book(tmp_path_factory):
             strip_widget_state=True,
         ),
         book / "broken_widgets.ipynb",
+    )
+    nbformat.write(
+        notebook([("md", "# Removed widgets"), ("code", WIDGET_CODE)], tags=["remove-output"]),
+        book / "removed_widgets.ipynb",
     )
     (book / "broken_math.md").write_text(BROKEN_MATH)
     (book / "broken_page.md").write_text(BROKEN_PAGE)
@@ -145,6 +152,15 @@ def test_clean_page_passes(tiny_book, chromium, tmp_path):
     finally:
         page.close()
     assert (tmp_path / "good.png").stat().st_size > 10_000
+
+
+def test_widget_state_without_views_is_not_shipped(tiny_book, chromium):
+    """Widget outputs removed (remove-output): no state and no widget manager on the page."""
+    base, html = tiny_book
+    page_html = (html / "removed_widgets.html").read_text(encoding="utf8")
+    assert "application/vnd.jupyter.widget-state+json" not in page_html
+    assert "embed-amd.js" not in page_html
+    assert check_page(chromium, base, "removed_widgets.html", None) == []
 
 
 def test_search_page_passes(tiny_book, chromium):
