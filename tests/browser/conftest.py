@@ -26,3 +26,9 @@ def pytest_terminal_summary(terminalreporter):
     ]
     if ran and SHOTS.is_dir():
         terminalreporter.write_line(f"browser test: a screenshot of every page in {SHOTS}")
+    from pagecheck import LAYOUT_NOTES
+
+    if ran and LAYOUT_NOTES:
+        terminalreporter.write_line("browser test, layout notes (not failures):")
+        for note in dict.fromkeys(LAYOUT_NOTES):
+            terminalreporter.write_line(f"  {note}")

@@ -228,6 +228,19 @@ async () => {
 """
 
 
+# Display equations wider than the text column (not a failure; listed after the run).
+JS_WIDE_MATH = """
+() => Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+  .filter((c) => c.scrollWidth > c.clientWidth + 2)
+  .map((c) => {
+    const box = c.closest("div.math");
+    const label = box ? (box.id || "").replace(/^equation-/, "") : "";
+    return [c.scrollWidth, c.clientWidth, label];
+  })
+"""
+LAYOUT_NOTES: list[str] = []
+
+
 def is_local(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about"):
@@ -295,6 +308,11 @@ def check_page(context, base_url: str, rel: str, screenshot: Path | None) -> lis
             problems.append("page embeds widget state but shows no widget view")
 
         problems.extend(page.evaluate(JS_MATH_PROBLEMS))
+        for width, column, label in page.evaluate(JS_WIDE_MATH):
+            LAYOUT_NOTES.append(
+                f"{rel}: equation {label or '(unlabelled)'} is {width}px wide in a {column}px "
+                "column at 1280px (the reader has to scroll it sideways)"
+            )
 
         # Animations (matplotlib to_jshtml): playing must advance the frame.
         for anim in page.evaluate(JS_ANIMATIONS):
