@@ -1,9 +1,11 @@
 """The explorers build, redraw for every slider setting in a small range, and their
 kernel-free animations are deterministic, self-contained HTML with the expected frames."""
 
-import os
+# Agg for this process only: setting MPLBACKEND in os.environ would leak into the kernels
+# that nbval starts in the same pytest run and take the figures out of the notebooks.
+import matplotlib
 
-os.environ.setdefault("MPLBACKEND", "Agg")  # before pyplot is imported anywhere in here
+matplotlib.use("Agg")
 
 import itertools
 import re

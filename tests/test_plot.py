@@ -1,8 +1,10 @@
 """What the explorer figures draw agrees with convlib (eqs. 6-8, 14-15, 17-29)."""
 
-import os
+# Agg for this process only: setting MPLBACKEND in os.environ would leak into the kernels
+# that nbval starts in the same pytest run and take the figures out of the notebooks.
+import matplotlib
 
-os.environ.setdefault("MPLBACKEND", "Agg")  # before pyplot is imported anywhere in here
+matplotlib.use("Agg")
 
 import itertools
 
