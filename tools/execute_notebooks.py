@@ -17,7 +17,11 @@ import nbformat
 def execute(path: Path, timeout: int = 300) -> None:
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)
-    nbclient.execute(nb, cwd=str(path.parent), timeout=timeout, store_widget_state=False)
+    for cell in nb.cells:  # no timestamps: a re-run that changes nothing changes no line
+        cell.metadata.pop("execution", None)
+    nbclient.execute(
+        nb, cwd=str(path.parent), timeout=timeout, store_widget_state=False, record_timing=False
+    )
     nbformat.write(nb, path)
 
 
