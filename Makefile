@@ -63,6 +63,7 @@ lab: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_conv.py
+	$(BIN)/python benchmarks/bench_explorers.py
 
 clean:
 	rm -rf _build

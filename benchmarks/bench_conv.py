@@ -1,62 +1,66 @@
-"""Speed of convlib's convolutional layer: naive loops, vectorized code and a BLAS ceiling.
+"""Speed and memory of convlib's convolutional layer, against PyTorch and a BLAS ceiling.
 
 Run from the repository root (``make bench`` does this)::
 
-    .venv/bin/python benchmarks/bench_conv.py                  # full run, 1-3 minutes
-    .venv/bin/python benchmarks/bench_conv.py --quick          # about 15 s, fewer rounds
-    .venv/bin/python benchmarks/bench_conv.py --blas-threads 1 # the BLAS on one core too
+    .venv/bin/python benchmarks/bench_conv.py                 # full run, a few minutes
+    .venv/bin/python benchmarks/bench_conv.py --quick         # smoke test, under a minute
+    .venv/bin/python benchmarks/bench_conv.py --cases b,c --dtypes float64 --threads 1
 
-For each layer shape (a)-(d) of issue 2, in float32 and float64, one run times
+Speed section: for the layer shapes (a)-(d) ("same" output), in float32 and float64, one
+run times ``conv_forward``, ``conv_backward`` and the two in a row (a training step); the
+literal loops ``conv_forward_naive`` / ``conv_backward_naive`` on a reduced layer (one image,
+a few output channels; their cost is proportional to ``n_b ch_out``, so the JSON stores the
+scale factor to the full layer); the BLAS ceiling, numpy matmuls with exactly the shapes and
+flops of the im2col products; and ``torch.nn.functional.conv2d`` forward and forward +
+autograd backward when torch is importable. numpy's BLAS, PyTorch and convlib all run on
+``--threads`` threads.
 
-- ``conv_forward_naive`` / ``conv_backward_naive`` (the literal loops of eq. 6 and
-  eqs. 14, 16, 23/29) on a reduced layer, one image and a few output channels, scaled
-  linearly to the full layer (both loops nest the batch and the output channels outermost,
-  so their cost is exactly proportional to ``n_b ch_out``);
-- ``conv_forward``, ``conv_backward`` and the pair of them (a training step);
-- the ceiling a BLAS gives here: numpy matmuls whose shapes are exactly those of the im2col
-  products, so the flop count is the same. Forward: ``(M, K) x (K, N)`` with
-  ``M = n_b h_out w_out``, ``K = ch_in f^2``, ``N = ch_out``, i.e.
-  ``2 n_b ch_out h_out w_out ch_in f^2`` flops. Forward + backward: that product plus
-  ``(K, M) x (M, N)`` (``dW``) and ``(M, N) x (N, K)`` (the windows' gradient), 3x the flops;
-- ``torch.nn.functional.conv2d`` and its autograd backward, if torch is importable (it is
-  not a dependency), with torch limited to the BLAS's thread count.
+Timing: ``timeit.Timer(fn).autorange()`` fixes, once per candidate, the number ``k`` of calls
+in a block. Then for ``--rounds`` rounds every candidate runs one block of ``k`` calls, with
+a pause between blocks (worker threads of OpenMP and OpenBLAS keep spinning a while after a
+call, and would take the cores from the next candidate) and the order of the candidates
+rotated every round, so that load from other processes hits all alike. The median per call
+over the rounds is the number to read.
 
-The candidates of one layer are timed round-robin (one sample of each per round, the order
-rotated every round) and the median of the rounds is kept, so that load from other processes
-on a shared machine hits them alike. Results go to ``benchmarks/results/bench.json`` and a
-table is printed. See ``benchmarks/README.md`` for what every number means.
+Memory section: tracemalloc peak of ``conv_forward`` and ``conv_backward`` on one large
+image, and its dependence on the ``workspace=`` argument. Stride section: an 8 x 8 image
+with s = 2000 and 4000. Threads section: case (b) with convlib's ``threads=`` at 1 and 2.
+
+Only raw numbers go to ``benchmarks/results/bench.json`` (seconds, flops, shapes, bytes);
+ratios are printed, and derived again by whoever reads the JSON. See
+``benchmarks/README.md`` for every field.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import datetime as dt
+import inspect
 import json
 import math
 import os
 import platform
-import re
+import statistics
 import sys
 import time
+import timeit
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
+from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a clone without the editable install
     sys.path.insert(0, str(ROOT))
 
-from convlib import (  # noqa: E402
-    conv_backward,
-    conv_backward_naive,
-    conv_forward,
-    conv_forward_naive,
-)
-from convlib.forward import prepare  # noqa: E402
+import convlib as cl  # noqa: E402
 
-# The layer shapes of issue 2: name -> (n_b, ch_in, ch_out, h_in (= w_in), f, s); all "same".
+SCHEMA = "convlib-bench/2"
+DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "bench.json"
+
+# The layer shapes: name -> (n_b, ch_in, ch_out, h_in (= w_in), f, s); output always "same".
 CASES = {
     "a": (64, 1, 8, 28, 3, 1),
     "b": (64, 16, 32, 28, 3, 1),
@@ -64,14 +68,173 @@ CASES = {
     "d": (128, 3, 16, 32, 3, 1),
 }
 H_OUT = "same"
-# Targets of issue 2, on forward + backward against the matmul rate.
+
+# Targets of issue 8 (constants, printed as met / not met; the JSON stores them as given).
 TARGETS = {
-    "a": ("within 2x of the matmul rate", 0.5),
-    "b": ("at least 60% of the matmul rate", 0.6),
-    "c": ("at least 60% of the matmul rate", 0.6),
-    "d": ("within 2x of the matmul rate", 0.5),
+    "torch_ratio_geomean_max": {"float64": 0.8, "float32": 1.5},  # fwd+bwd convlib / torch
+    "matmul_fraction_min": 0.6,  # matmul f+b time / convlib f+b time ...
+    "matmul_fraction_cases": ["b", "c"],  # ... on these cases
+    "memory_peak_over_input_max": 4.0,  # tracemalloc peak / bytes of q, forward and backward
+    "stride_seconds_max": 1.0,  # forward + backward, 8 x 8 image, s = 2000 and 4000
 }
-DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "bench.json"
+
+# Settings of a full run and of --quick.
+FULL = {
+    "rounds": 15,
+    "pause": 0.2,
+    "block": 0.2,
+    "naive_budget": 200_000,
+    "memory_size": 2048,
+    "stride_cap": 10.0,
+}
+QUICK = {
+    "rounds": 2,
+    "pause": 0.05,
+    "block": 0.05,
+    "naive_budget": 20_000,
+    "memory_size": 512,
+    "stride_cap": 2.0,
+}
+MEMORY_F = 7
+WORKSPACE_SERIES = [2**k for k in (16, 18, 20, 22, 24, 26, 28)]  # bytes: 64 KiB ... 256 MiB
+STRIDE_IMAGE, STRIDE_F, STRIDE_S = 8, 3, (2000, 4000)
+THREAD_COUNTS = (1, 2)
+
+
+# --------------------------------------------------------------------------- convlib's API
+
+
+def supports(fn, name: str) -> bool:
+    """Whether ``fn`` takes the argument ``name`` (convlib's new ``threads=``, ``workspace=``)."""
+    return name in inspect.signature(fn).parameters
+
+
+def convlib_features() -> dict:
+    return {
+        "threads": supports(cl.conv_forward, "threads") and supports(cl.conv_backward, "threads"),
+        "workspace": supports(cl.conv_forward, "workspace")
+        and supports(cl.conv_backward, "workspace"),
+    }
+
+
+def geometry(h_in: int, w_in: int, f: int, s: int, h_out=H_OUT):
+    """``(h_out, w_out), ((top, bottom), (left, right))`` from ``convlib.layer_geometry``.
+
+    Works with the ``Layer``-returning signature ``layer_geometry(h_in, w_in, f, s, h_out)``
+    and with the older ``layer_geometry(shape, f, s, h_out)``.
+    """
+    params = list(inspect.signature(cl.layer_geometry).parameters)
+    if params[0] == "h_in":
+        L = cl.layer_geometry(h_in, w_in, f, s, h_out)
+        return (L.h_out, L.w_out), tuple(tuple(p) for p in L.pads)
+    (ho, wo), pads = cl.layer_geometry((1, 1, h_in, w_in), f, s, h_out)
+    return (ho, wo), tuple(tuple(p) for p in pads)
+
+
+def extra_kwargs(threads=None, workspace=None) -> dict:
+    """Keyword arguments for conv_forward / conv_backward that this convlib understands."""
+    feats = convlib_features()
+    kw = {}
+    if threads is not None and feats["threads"]:
+        kw["threads"] = threads
+    if workspace is not None and feats["workspace"]:
+        kw["workspace"] = workspace
+    return kw
+
+
+def default_workspace():
+    """convlib's default workspace in bytes, if it exposes one (signature default or constant)."""
+    if supports(cl.conv_forward, "workspace"):
+        d = inspect.signature(cl.conv_forward).parameters["workspace"].default
+        if isinstance(d, int):
+            return d
+    for mod in (cl, getattr(cl, "forward", None), getattr(cl, "ops", None)):
+        for attr in ("WORKSPACE", "DEFAULT_WORKSPACE", "WORKSPACE_BYTES"):
+            v = getattr(mod, attr, None)
+            if isinstance(v, int):
+                return v
+    return None
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def im2col_shapes(n_b, ch_in, ch_out, h_out, w_out, f) -> dict:
+    """``M, K, N`` of the im2col product ``(M, K) x (K, N)`` of the forward pass (eq. 35)."""
+    return {"M": n_b * h_out * w_out, "K": ch_in * f * f, "N": ch_out}
+
+
+def flop_counts(M: int, K: int, N: int) -> dict:
+    """Flops of the im2col products, a multiply-add counted as 2 (bias and copies not counted).
+
+    Forward: ``(M, K) x (K, N)``. Backward: ``(K, M) x (M, N)`` for ``dW`` and
+    ``(M, N) x (N, K)`` for the windows' gradient, scattered into ``dq``.
+    """
+    one = 2 * M * K * N
+    return {"forward": one, "backward": 2 * one, "forward_backward": 3 * one}
+
+
+def naive_plan(n_b, ch_in, ch_out, h_out, w_out, f, budget) -> tuple[int, float]:
+    """How much of the layer the naive loops run: 1 image and ``k`` output channels.
+
+    ``k`` is the largest count whose forward loop makes at most ``budget`` inner iterations
+    (at least 1). Returns ``(k, scale)``, ``scale = n_b ch_out / k``: both loops nest the
+    batch and the output channels outermost, so their time is proportional to ``n_b ch_out``.
+    """
+    per_channel = h_out * w_out * ch_in * f * f
+    k = int(max(1, min(ch_out, budget // per_channel)))
+    return k, n_b * ch_out / k
+
+
+def calls_per_block(fn, block: float) -> int:
+    """Calls in one block: ``timeit``'s autorange (>= 0.2 s), scaled to ``block`` seconds.
+
+    One call first, as a warm-up (first calls allocate, build kernels, start thread pools).
+    """
+    fn()
+    number, taken = timeit.Timer(fn).autorange()
+    per_call = taken / number
+    return max(1, round(block / per_call)) if per_call > 0 else number
+
+
+def time_blocks(candidates: dict, rounds: int, pause: float, block: float) -> dict:
+    """Seconds per call of each candidate, timed in rotated blocks of calls.
+
+    ``k`` calls per block is fixed per candidate by :func:`calls_per_block`. Each round runs
+    one block of every candidate, in an order rotated by one each round, with ``pause``
+    seconds of sleep before every block. Returns, per candidate, the median, min and max
+    over the rounds of (block time / k), the per-round values, the rounds, ``k`` and the
+    median CPU time of the process per call (all threads added up).
+    """
+    names = list(candidates)
+    k = {n: calls_per_block(candidates[n], block) for n in names}
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for n in names[shift:] + names[:shift]:
+            time.sleep(pause)
+            c0 = time.process_time()
+            t = timeit.Timer(candidates[n]).timeit(number=k[n])
+            cpu[n].append((time.process_time() - c0) / k[n])
+            wall[n].append(t / k[n])
+    return {
+        n: {
+            "median": statistics.median(v),
+            "min": min(v),
+            "max": max(v),
+            "rounds": len(v),
+            "calls_per_block": k[n],
+            "per_round": v,
+            "cpu_median": statistics.median(cpu[n]),
+        }
+        for n, v in wall.items()
+    }
+
+
+def geomean(xs) -> float:
+    xs = list(xs)
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
 # --------------------------------------------------------------------------- machine info
@@ -87,238 +250,136 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _numpy_blas_build() -> dict:
-    """The BLAS numpy was built against (numpy >= 2: show_config(mode='dicts'))."""
+def _loadavg():
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+def usable_cores() -> int:
     try:
-        cfg = np.show_config(mode="dicts")
-        blas = cfg["Build Dependencies"]["blas"]
-        return {
-            "name": blas.get("name"),
-            "version": blas.get("version"),
-            "config": " ".join(str(blas.get("openblas configuration", "")).split()) or None,
-        }
-    except Exception:  # numpy 1.x prints only
-        return {"name": None, "version": None, "config": None}
-
-
-def _openblas_runtime() -> dict | None:
-    """Kernel and thread count of the OpenBLAS numpy loaded, via threadpoolctl or ctypes.
-
-    threadpoolctl is used when it happens to be installed (it is not a dependency);
-    otherwise the OpenBLAS that is mapped into this process is asked directly.
-    """
-    try:
-        from threadpoolctl import threadpool_info  # type: ignore[import-not-found]
-
-        for info in threadpool_info():
-            if info.get("user_api") == "blas":
-                return {
-                    "source": "threadpoolctl",
-                    "internal_api": info.get("internal_api"),
-                    "version": info.get("version"),
-                    "num_threads": info.get("num_threads"),
-                    "architecture": info.get("architecture"),
-                }
-    except ImportError:
-        pass
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:
-        return None
-    libs = sorted({m for m in re.findall(r"(/\S+\.so[.\d]*)", maps) if "openblas" in m.lower()})
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        out = {"source": "ctypes", "library": Path(path).name}
-        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", "64_"), ("openblas", "")):
-            try:
-                corename = getattr(lib, f"{prefix}_get_corename{suffix}")
-                threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")
-                config = getattr(lib, f"{prefix}_get_config{suffix}")
-            except AttributeError:
-                continue
-            corename.restype = config.restype = ctypes.c_char_p
-            out.update(
-                architecture=corename().decode(),
-                num_threads=int(threads()),
-                config=" ".join(config().decode().split()),
-            )
-            return out
-    return None
-
-
-def set_blas_threads(n: int) -> bool:
-    """Limit the BLAS to ``n`` threads (threadpoolctl if installed, else OpenBLAS via ctypes)."""
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-not-found]
-
-        threadpool_limits(n, user_api="blas")
-        return True
-    except ImportError:
-        pass
-    maps = Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else ""
-    for path in sorted({m for m in re.findall(r"(/\S+\.so[.\d]*)", maps) if "openblas" in m}):
-        lib = ctypes.CDLL(path)
-        for name in (
-            "scipy_openblas_set_num_threads64_",
-            "openblas_set_num_threads64_",
-            "openblas_set_num_threads",
-        ):
-            if hasattr(lib, name):
-                getattr(lib, name)(ctypes.c_int(n))
-                return True
-    return False
-
-
-def machine_info() -> dict:
-    try:
-        affinity = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:
-        affinity = None
+        return os.cpu_count() or 1
+
+
+def machine_info(torch_mod) -> dict:
+    pools = [
+        {
+            k: info.get(k)
+            for k in (
+                "user_api",
+                "internal_api",
+                "prefix",
+                "version",
+                "num_threads",
+                "threading_layer",
+                "architecture",
+            )
+        }
+        for info in threadpool_info()
+    ]
     return {
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": affinity,
+        "cpus_usable": usable_cores(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "blas_build": _numpy_blas_build(),
-        "blas_runtime": _openblas_runtime(),
+        "torch": getattr(torch_mod, "__version__", None),
+        "threadpoolctl": threadpoolctl.__version__,
+        "threadpools": pools,
         "env": {
             k: os.environ.get(k)
             for k in (
                 "OPENBLAS_CORETYPE",
-                "OPENBLAS_L2_SIZE",
                 "OPENBLAS_NUM_THREADS",
                 "OMP_NUM_THREADS",
+                "MKL_NUM_THREADS",
             )
         },
-        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "loadavg_start": _loadavg(),
+        "date_utc_start": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-# --------------------------------------------------------------------------- timing
-
-
-def _calibrate(fn, min_sample: float) -> int:
-    """Calls per sample so that one sample lasts at least ``min_sample`` seconds."""
-    t0 = time.perf_counter()
-    fn()  # also the warm-up call
-    t = time.perf_counter() - t0
-    return max(1, math.ceil(min_sample / max(t, 1e-9)))
-
-
-def round_robin(candidates: dict, repeats: int, min_sample: float) -> dict:
-    """Median seconds per call of each candidate, sampled round-robin.
-
-    Every round takes one sample of each candidate (a sample is ``number`` calls, enough to
-    last ``min_sample`` seconds); the order is rotated from round to round. ``cpu_median``
-    is the median CPU time of the process per call (all threads): close to ``median`` times
-    the thread count when the candidate had the cores to itself.
-    """
-    names = list(candidates)
-    number = {k: _calibrate(candidates[k], min_sample) for k in names}
-    samples: dict[str, list[float]] = {k: [] for k in names}
-    cpu: dict[str, list[float]] = {k: [] for k in names}
-    for r in range(repeats):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for k in order:
-            fn, n = candidates[k], number[k]
-            c0, t0 = time.process_time(), time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[k].append((time.perf_counter() - t0) / n)
-            cpu[k].append((time.process_time() - c0) / n)
-    return {
-        k: {
-            "median": float(np.median(v)),
-            "min": float(np.min(v)),
-            "max": float(np.max(v)),
-            "cpu_median": float(np.median(cpu[k])),
-            "samples": len(v),
-            "calls_per_sample": number[k],
-        }
-        for k, v in samples.items()
-    }
-
-
-# --------------------------------------------------------------------------- torch (optional)
-
-
-def _torch_candidates(q, W, b, dz, s, pads):
-    """Forward and forward + autograd backward with torch, or None if torch is missing."""
+def import_torch(wanted: bool):
+    if not wanted:
+        return None
     try:
         import torch
-        import torch.nn.functional as F
     except ImportError:
-        return None, None
-    rt = _openblas_runtime()
-    threads = (rt or {}).get("num_threads") or os.cpu_count()
-    torch.set_num_threads(int(threads))
+        return None
+    return torch
+
+
+# --------------------------------------------------------------------------- speed section
+
+
+def torch_candidates(torch, q, W, b, dz, s, pads) -> tuple[dict, dict]:
+    """PyTorch forward and forward + autograd backward on the same inputs as convlib.
+
+    The weight is ``W.transpose(1, 0, 2, 3)`` (PyTorch's ``(ch_out, ch_in, f, f)``). Equal
+    padding on both sides goes to conv2d's ``padding=``; otherwise the input is padded with
+    ``torch.nn.functional.pad`` first, inside the timed call.
+    """
+    F = torch.nn.functional
     (top, bottom), (left, right) = pads
     qt = torch.from_numpy(np.ascontiguousarray(q))
-    Wt = torch.from_numpy(np.ascontiguousarray(W.transpose(1, 0, 2, 3)))  # (ch_out, ch_in, f, f)
+    Wt = torch.from_numpy(np.ascontiguousarray(W.transpose(1, 0, 2, 3)))
     bt = torch.from_numpy(np.ascontiguousarray(b))
     dzt = torch.from_numpy(np.ascontiguousarray(dz))
+    symmetric = top == bottom and left == right and min(top, left) >= 0
 
-    def fwd(x, w, bias):
+    def conv(x, w, bias):
+        if symmetric:
+            return F.conv2d(x, w, bias, stride=s, padding=(top, left))
         return F.conv2d(F.pad(x, (left, right, top, bottom)), w, bias, stride=s)
 
-    with torch.no_grad():
-        z = fwd(qt, Wt, bt).numpy()
-    ok = np.allclose(
-        z,
-        conv_forward(q, W, b, s, padding=(top, bottom, left, right)),
-        rtol=1e-3 if q.dtype == np.float32 else 1e-8,
-        atol=1e-3 if q.dtype == np.float32 else 1e-8,
-    )
     qg, Wg, bg = (t.clone().requires_grad_(True) for t in (qt, Wt, bt))
 
     def forward():
         with torch.no_grad():
-            fwd(qt, Wt, bt)
+            return conv(qt, Wt, bt)
 
     def forward_backward():
         for t in (qg, Wg, bg):
             t.grad = None
-        fwd(qg, Wg, bg).backward(dzt)
+        conv(qg, Wg, bg).backward(dzt)
 
+    # Agreement with convlib on these inputs (max abs differences; raw, not a verdict).
+    forward_backward()
+    z = forward().numpy()
+    z_cl = cl.conv_forward(q, W, b, s, H_OUT)
+    dq, dW, db = cl.conv_backward(dz, q, W, s, H_OUT)
+    diffs = {
+        "z": float(np.max(np.abs(z - z_cl))),
+        "dq": float(np.max(np.abs(qg.grad.numpy() - dq))),
+        "dW": float(np.max(np.abs(Wg.grad.numpy().transpose(1, 0, 2, 3) - dW))),
+        "db": float(np.max(np.abs(bg.grad.numpy() - db))),
+    }
     info = {
         "version": torch.__version__,
         "num_threads": torch.get_num_threads(),
-        "agrees_with_convlib": bool(ok),
+        "padding": "conv2d padding=" if symmetric else "F.pad inside the timed call",
+        "max_abs_diff_vs_convlib": diffs,
     }
     return {"torch_forward": forward, "torch_forward_backward": forward_backward}, info
 
 
-# --------------------------------------------------------------------------- one layer
-
-
-def naive_plan(n_b, ch_in, ch_out, h_out, w_out, f, budget):
-    """How much of the layer the naive loops run: 1 image and ``k`` output channels.
-
-    ``k`` is the largest count whose forward loop makes at most ``budget`` inner iterations
-    (at least 1). Returns ``(k, scale)`` with ``scale = n_b ch_out / k``.
-    """
-    per_channel = h_out * w_out * ch_in * f * f
-    k = int(max(1, min(ch_out, budget // per_channel)))
-    return k, n_b * ch_out / k
-
-
-def bench_case(name, dtype, args, rng):
-    n_b, ch_in, ch_out, h_in, f, s = CASES[name]
+def bench_case(name, spec, dtype, cfg, rng, torch=None) -> dict:
+    """Time every candidate on one layer ``spec = (n_b, ch_in, ch_out, h_in, f, s)``."""
+    n_b, ch_in, ch_out, h_in, f, s = spec
+    dtype = np.dtype(dtype)
+    (ho, wo), pads = geometry(h_in, h_in, f, s)
     q = rng.standard_normal((n_b, ch_in, h_in, h_in)).astype(dtype)
     W = rng.standard_normal((ch_in, ch_out, f, f)).astype(dtype)
     b = rng.standard_normal(ch_out).astype(dtype)
-    _, _, _, L = prepare(q, W, b, s, H_OUT)
-    dz = rng.standard_normal((n_b, ch_out, L.h_out, L.w_out)).astype(dtype)
-    M, K, N = n_b * L.h_out * L.w_out, ch_in * f * f, ch_out
-    flops = 2 * M * K * N
+    dz = rng.standard_normal((n_b, ch_out, ho, wo)).astype(dtype)
+    shapes = im2col_shapes(n_b, ch_in, ch_out, ho, wo, f)
+    M, K, N = shapes["M"], shapes["K"], shapes["N"]
+    kw = extra_kwargs(threads=cfg["threads"])
 
-    # The BLAS ceiling: the products of the im2col formulation, same shapes, same flops.
+    # The BLAS ceiling: the products of the im2col formulation, same shapes, same flops,
+    # operands made beforehand (nothing to gather, scatter or transpose).
     A = rng.standard_normal((M, K)).astype(dtype)
     B = rng.standard_normal((K, N)).astype(dtype)
     G = rng.standard_normal((M, N)).astype(dtype)
@@ -330,97 +391,44 @@ def bench_case(name, dtype, args, rng):
         return A @ B, A.T @ G, G @ B.T
 
     def forward():
-        return conv_forward(q, W, b, s, H_OUT)
+        return cl.conv_forward(q, W, b, s, H_OUT, **kw)
 
     def backward():
-        return conv_backward(dz, q, W, s, H_OUT)
-
-    def forward_backward():
-        conv_forward(q, W, b, s, H_OUT)
-        return conv_backward(dz, q, W, s, H_OUT)
+        return cl.conv_backward(dz, q, W, s, H_OUT, **kw)
 
     cands = {
         "forward": forward,
         "backward": backward,
-        "forward_backward": forward_backward,
+        "forward_backward": step(q, W, b, dz, s, **kw),
         "matmul_forward": matmul_forward,
         "matmul_forward_backward": matmul_forward_backward,
     }
-
     naive = None
-    if not args.no_naive:
-        k, scale = naive_plan(n_b, ch_in, ch_out, L.h_out, L.w_out, f, args.naive_budget)
+    if cfg["naive_budget"] > 0:
+        k, scale = naive_plan(n_b, ch_in, ch_out, ho, wo, f, cfg["naive_budget"])
         q1, W1, b1, dz1 = q[:1], W[:, :k], b[:k], dz[:1, :k]
-        cands["naive_forward_timed"] = lambda: conv_forward_naive(q1, W1, b1, s, H_OUT)
-        cands["naive_backward_timed"] = lambda: conv_backward_naive(dz1, q1, W1, s, H_OUT)
-        naive = {"n_b": 1, "ch_out": k, "scale": scale}
-
-    torch_cands, torch_info = (None, None)
-    if not args.no_torch:
-        torch_cands, torch_info = _torch_candidates(q, W, b, dz, s, L.pads)
-        if torch_cands:
-            cands.update(torch_cands)
-
-    timed = round_robin(cands, args.repeats, args.min_sample)
-    med = {k: v["median"] for k, v in timed.items()}
-
-    seconds = {
-        "forward": med["forward"],
-        "backward": med["backward"],
-        "forward_backward": med["forward_backward"],
-        "matmul_forward": med["matmul_forward"],
-        "matmul_forward_backward": med["matmul_forward_backward"],
-    }
-    if naive:
-        naive["seconds_timed"] = {
-            "forward": med["naive_forward_timed"],
-            "backward": med["naive_backward_timed"],
+        cands["naive_forward"] = lambda: cl.conv_forward_naive(q1, W1, b1, s, H_OUT)
+        cands["naive_backward"] = lambda: cl.conv_backward_naive(dz1, q1, W1, s, H_OUT)
+        naive = {
+            "n_b": 1,
+            "ch_out": k,
+            "scale": scale,
+            "what": (
+                f"timings naive_forward / naive_backward are of conv_forward_naive / "
+                f"conv_backward_naive on q[:1] and W[:, :{k}] (1 image, {k} of {ch_out} output "
+                f"channels); the whole layer takes about scale = n_b*ch_out/{k} = {scale:g} "
+                "times as long (both loops nest the batch and the output channels outermost)"
+            ),
         }
-        naive["what"] = (
-            f"conv_forward_naive / conv_backward_naive on q[:1] and W[:, :{naive['ch_out']}] "
-            f"(1 image, {naive['ch_out']} of {ch_out} output channels), "
-            f"seconds x {naive['scale']:g} = n_b*ch_out/{naive['ch_out']}"
-        )
-        seconds["naive_forward"] = med["naive_forward_timed"] * naive["scale"]
-        seconds["naive_backward"] = med["naive_backward_timed"] * naive["scale"]
+    torch_info = None
+    if torch is not None:
+        tc, torch_info = torch_candidates(torch, q, W, b, dz, s, pads)
+        cands.update(tc)
 
-    frac_fb = med["matmul_forward_backward"] / med["forward_backward"]
-    ratios = {
-        "forward_fraction_of_matmul_rate": med["matmul_forward"] / med["forward"],
-        "forward_backward_fraction_of_matmul_rate": frac_fb,
-        "forward_backward_slowdown_vs_matmul": med["forward_backward"]
-        / med["matmul_forward_backward"],
-    }
-    if naive:
-        ratios["vectorized_speedup_over_naive_forward"] = seconds["naive_forward"] / med["forward"]
-        ratios["vectorized_speedup_over_naive_backward"] = (
-            seconds["naive_backward"] / med["backward"]
-        )
-    gflops = {
-        "forward": flops / med["forward"] / 1e9,
-        "forward_backward": 3 * flops / med["forward_backward"] / 1e9,
-        "matmul_forward": flops / med["matmul_forward"] / 1e9,
-        "matmul_forward_backward": 3 * flops / med["matmul_forward_backward"] / 1e9,
-    }
-    if naive:
-        gflops["naive_forward"] = flops / seconds["naive_forward"] / 1e9
-
-    torch_out = None
-    if torch_cands:
-        torch_out = dict(torch_info)
-        torch_out["seconds"] = {
-            "forward": med["torch_forward"],
-            "forward_backward": med["torch_forward_backward"],
-        }
-        torch_out["convlib_over_torch"] = {
-            "forward": med["forward"] / med["torch_forward"],
-            "forward_backward": med["forward_backward"] / med["torch_forward_backward"],
-        }
-
-    what, threshold = TARGETS[name]
+    timings = time_blocks(cands, cfg["rounds"], cfg["pause"], cfg["block"])
     return {
         "name": name,
-        "dtype": np.dtype(dtype).name,
+        "dtype": dtype.name,
         "n_b": n_b,
         "ch_in": ch_in,
         "ch_out": ch_out,
@@ -429,215 +437,414 @@ def bench_case(name, dtype, args, rng):
         "f": f,
         "s": s,
         "h_out": H_OUT,
-        "out_shape": [n_b, ch_out, L.h_out, L.w_out],
-        "pads": [list(p) for p in L.pads],
-        "matmul_shapes": {
-            "M": M,
-            "K": K,
-            "N": N,
-            "forward": "(M, K) x (K, N)",
-            "forward_backward": "(M, K) x (K, N) + (K, M) x (M, N) + (M, N) x (N, K)",
+        "out_shape": [n_b, ch_out, ho, wo],
+        "pads": [list(p) for p in pads],
+        "matmul": {
+            **shapes,
+            "forward": ["(M, K) x (K, N)"],
+            "forward_backward": ["(M, K) x (K, N)", "(K, M) x (M, N)", "(M, N) x (N, K)"],
         },
-        "flops_forward": flops,
-        "flops_forward_backward": 3 * flops,
-        "seconds": seconds,
-        "timing": timed,
+        "flops": flop_counts(M, K, N),
+        "threads": cfg["threads"],
+        "convlib_kwargs": sorted(kw),
+        "timings": timings,
         "naive": naive,
-        "ratios": ratios,
-        "gflops": gflops,
-        "target": {
-            "what": f"forward + backward {what}",
-            "min_fraction": threshold,
-            "met": bool(frac_fb >= threshold),
-        },
-        "memory": memory_report(q, W, b, dz, s, L, args.tracemalloc),
-        "torch": torch_out,
+        "torch": torch_info,
     }
 
 
-def memory_report(q, W, b, dz, s, L, trace: bool):
-    """Bytes of the window matrix (eq. 34) against the input's, and a tracemalloc peak."""
-    item = q.dtype.itemsize
-    window = L.n_b * L.h_out * L.w_out * L.ch_in * L.f * L.f * item
-    out = {
-        "q_bytes": int(q.nbytes),
-        "window_matrix_bytes": int(window),
-        "window_over_q": window / q.nbytes,
-        "window_matrix_shape": [L.n_b * L.h_out * L.w_out, L.ch_in * L.f * L.f],
-        "tracemalloc_peak_forward_backward_bytes": None,
-        "tracemalloc_peak_over_q": None,
-    }
-    if trace:
-        tracemalloc.start()
-        conv_forward(q, W, b, s, H_OUT)
-        conv_backward(dz, q, W, s, H_OUT)
-        _, peak = tracemalloc.get_traced_memory()
+# --------------------------------------------------------------------------- other sections
+
+
+def traced_peak(fn) -> int:
+    """Peak bytes numpy allocated (tracemalloc) during one call of ``fn``, result included."""
+    tracemalloc.start()
+    try:
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
         tracemalloc.stop()
-        out["tracemalloc_peak_forward_backward_bytes"] = int(peak)
-        out["tracemalloc_peak_over_q"] = peak / q.nbytes
+    del out
+    return int(peak)
+
+
+def memory_section(size: int, features: dict, rng) -> dict:
+    """Traced peak of conv_forward / conv_backward on one size x size float64 image, f = 7."""
+    q = rng.standard_normal((1, 1, size, size))
+    W = rng.standard_normal((1, 1, MEMORY_F, MEMORY_F))
+    b = np.zeros(1)
+    dz = rng.standard_normal((1, 1, size, size))  # "same", stride 1: output is size x size
+
+    def point(workspace=None):
+        kw = extra_kwargs(workspace=workspace)
+        fwd = traced_peak(lambda: cl.conv_forward(q, W, b, 1, H_OUT, **kw))
+        bwd = traced_peak(lambda: cl.conv_backward(dz, q, W, 1, H_OUT, **kw))
+        t0 = time.perf_counter()
+        cl.conv_forward(q, W, b, 1, H_OUT, **kw)
+        t1 = time.perf_counter()
+        cl.conv_backward(dz, q, W, 1, H_OUT, **kw)
+        t2 = time.perf_counter()
+        return {
+            "workspace": workspace,
+            "peak_forward_bytes": fwd,
+            "peak_backward_bytes": bwd,
+            "seconds_forward": t1 - t0,
+            "seconds_backward": t2 - t1,
+        }
+
+    out = {
+        "shape_q": list(q.shape),
+        "shape_W": list(W.shape),
+        "h_out": H_OUT,
+        "dtype": q.dtype.name,
+        "q_bytes": int(q.nbytes),
+        "what": "tracemalloc peak of one call (numpy reports its buffers to tracemalloc), "
+        "outputs included; seconds: one call each, without tracemalloc",
+        "default": point(),
+        "workspace_default": default_workspace(),
+        "workspace_series": None,
+    }
+    if features["workspace"]:
+        out["workspace_series"] = [point(w) for w in WORKSPACE_SERIES]
     return out
 
 
-# --------------------------------------------------------------------------- output
+def stride_section(cap: float, rng) -> dict:
+    """Wall time of conv_forward + conv_backward on an 8 x 8 image, f = 3, huge strides.
+
+    ``h_out=1`` explicitly (one window). When one stride takes more than ``cap`` seconds the
+    larger ones are skipped (before issue 8, s = 4000 took 46 s and 2.9 GB).
+    """
+    q = rng.standard_normal((1, 1, STRIDE_IMAGE, STRIDE_IMAGE))
+    W = rng.standard_normal((1, 1, STRIDE_F, STRIDE_F))
+    b = np.zeros(1)
+    dz = rng.standard_normal((1, 1, 1, 1))
+    points, skip = [], None
+    for s in STRIDE_S:
+        if skip is not None:
+            points.append({"s": s, "skipped": skip})
+            continue
+        t0 = time.perf_counter()
+        cl.conv_forward(q, W, b, s, 1)
+        t1 = time.perf_counter()
+        cl.conv_backward(dz, q, W, s, 1)
+        t2 = time.perf_counter()
+        points.append({"s": s, "seconds_forward": t1 - t0, "seconds_backward": t2 - t1})
+        if t2 - t0 > cap:
+            skip = f"s={s} took {t2 - t0:.1f} s > cap {cap:g} s"
+    return {
+        "shape_q": list(q.shape),
+        "shape_W": list(W.shape),
+        "h_out": 1,
+        "dtype": q.dtype.name,
+        "what": "one call of conv_forward, then one of conv_backward, wall clock (first call, "
+        "nothing cached)",
+        "points": points,
+    }
 
 
-def _ms(x):
+def step(q, W, b, dz, s, **kw):
+    """One training step of convlib, ``conv_forward`` then ``conv_backward``, as a callable."""
+
+    def run():
+        cl.conv_forward(q, W, b, s, H_OUT, **kw)
+        return cl.conv_backward(dz, q, W, s, H_OUT, **kw)
+
+    return run
+
+
+def threads_section(dtypes, cfg, rng) -> dict:
+    """Forward + backward of case (b) with convlib's ``threads=`` at 1 and 2."""
+    n_b, ch_in, ch_out, h_in, f, s = CASES["b"]
+    (ho, wo), _ = geometry(h_in, h_in, f, s)
+    out = {"case": "b", "thread_counts": list(THREAD_COUNTS), "results": []}
+    for dtype in dtypes:
+        q = rng.standard_normal((n_b, ch_in, h_in, h_in)).astype(dtype)
+        W = rng.standard_normal((ch_in, ch_out, f, f)).astype(dtype)
+        b = rng.standard_normal(ch_out).astype(dtype)
+        dz = rng.standard_normal((n_b, ch_out, ho, wo)).astype(dtype)
+
+        cands = {f"threads={t}": step(q, W, b, dz, s, threads=t) for t in THREAD_COUNTS}
+        timed = time_blocks(cands, cfg["rounds"], cfg["pause"], cfg["block"])
+        for t in THREAD_COUNTS:
+            out["results"].append(
+                {"dtype": np.dtype(dtype).name, "threads": t, **timed[f"threads={t}"]}
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _ms(x) -> str:
     return f"{1e3 * x:9.2f}"
 
 
-def print_table(cases, file=sys.stdout):
+def summarize(result) -> dict:
+    """Ratios and verdicts derived from a result (what the table prints)."""
+    rows, by_dtype = [], {}
+    for c in result["speed"]:
+        t = {k: v["median"] for k, v in c["timings"].items()}
+        row = {
+            "name": c["name"],
+            "dtype": c["dtype"],
+            "forward": t["forward"],
+            "backward": t["backward"],
+            "forward_backward": t["forward_backward"],
+            "matmul_fraction": t["matmul_forward_backward"] / t["forward_backward"],
+            "torch_forward_backward": t.get("torch_forward_backward"),
+            "torch_ratio": (
+                t["forward_backward"] / t["torch_forward_backward"]
+                if "torch_forward_backward" in t
+                else None
+            ),
+            "naive_forward_full": (
+                t["naive_forward"] * c["naive"]["scale"] if c["naive"] else None
+            ),
+        }
+        rows.append(row)
+        if row["torch_ratio"] is not None:
+            by_dtype.setdefault(c["dtype"], []).append(row["torch_ratio"])
+    geo = {d: geomean(v) for d, v in by_dtype.items()}
+    verdicts = {}
+    for d, g in geo.items():
+        limit = TARGETS["torch_ratio_geomean_max"].get(d)
+        if limit is not None:
+            verdicts[f"{d} f+b geomean convlib/torch <= {limit}x"] = g <= limit
+    for r in rows:
+        if r["name"] in TARGETS["matmul_fraction_cases"]:
+            key = (
+                f"({r['name']}, {r['dtype']}) f+b >= "
+                f"{100 * TARGETS['matmul_fraction_min']:.0f}% of matmul rate"
+            )
+            verdicts[key] = r["matmul_fraction"] >= TARGETS["matmul_fraction_min"]
+    return {"rows": rows, "geomean": geo, "verdicts": verdicts}
+
+
+def print_report(result, file=sys.stdout) -> None:
+    s = summarize(result)
+    m = result["machine"]
+    print(file=file)
     head = (
-        f"{'case':4} {'dtype':7} {'naive fwd s':>11} {'fwd ms':>9} {'bwd ms':>9} "
-        f"{'f+b ms':>9} {'mm f ms':>9} {'mm f+b':>9} {'x naive':>8} {'fwd %mm':>7} "
-        f"{'f+b %mm':>7} {'target':>6} {'mem x':>6}"
+        f"{'case':4} {'dtype':7} {'fwd ms':>9} {'bwd ms':>9} {'f+b ms':>9} {'torch f+b':>9} "
+        f"{'/torch':>7} {'%matmul':>7} {'naive fwd s':>11}"
     )
     print(head, file=file)
     print("-" * len(head), file=file)
-    for c in cases:
-        sec, r = c["seconds"], c["ratios"]
-        naive = f"{sec['naive_forward']:11.2f}" if "naive_forward" in sec else f"{'-':>11}"
-        speed = (
-            f"{r['vectorized_speedup_over_naive_forward']:8.0f}"
-            if "vectorized_speedup_over_naive_forward" in r
-            else f"{'-':>8}"
-        )
+    for r in s["rows"]:
+        tf = _ms(r["torch_forward_backward"]) if r["torch_ratio"] else f"{'-':>9}"
+        ratio = f"{r['torch_ratio']:6.2f}x" if r["torch_ratio"] else f"{'-':>7}"
+        naive = f"{r['naive_forward_full']:11.2f}" if r["naive_forward_full"] else f"{'-':>11}"
         print(
-            f"{c['name']:4} {c['dtype']:7} {naive} {_ms(sec['forward'])} {_ms(sec['backward'])} "
-            f"{_ms(sec['forward_backward'])} {_ms(sec['matmul_forward'])} "
-            f"{_ms(sec['matmul_forward_backward'])} {speed} "
-            f"{100 * r['forward_fraction_of_matmul_rate']:6.0f}% "
-            f"{100 * r['forward_backward_fraction_of_matmul_rate']:6.0f}% "
-            f"{'met' if c['target']['met'] else 'MISSED':>6} "
-            f"{c['memory']['window_over_q']:6.1f}",
+            f"{r['name']:4} {r['dtype']:7} {_ms(r['forward'])} {_ms(r['backward'])} "
+            f"{_ms(r['forward_backward'])} {tf} {ratio} {100 * r['matmul_fraction']:6.0f}% "
+            f"{naive}",
             file=file,
         )
-    print(file=file)
-    print("naive fwd s: conv_forward_naive, seconds for the whole layer, extrapolated:", file=file)
-    for c in cases:
-        if c["naive"]:
-            print(f"  ({c['name']}, {c['dtype']}) {c['naive']['what']}", file=file)
     print(
-        "x naive: naive forward / vectorized forward. fwd %mm, f+b %mm: the vectorized code's\n"
-        "flop rate as a percentage of one numpy matmul of the im2col shapes (M,K)x(K,N)\n"
-        "(f+b: the three products of forward + backward). target: f+b %mm >= 60% on (b), (c);\n"
-        ">= 50% (within 2x) on (a), (d). mem x: bytes of the window matrix (eq. 34) / bytes of q.",
+        f"medians per call over {result['settings']['rounds']} rounds; threads: convlib "
+        f"{result['settings']['threads']}, numpy BLAS {result['settings']['threads']}, "
+        f"torch {result['settings']['threads'] if m['torch'] else '-'}.\n"
+        "/torch: convlib f+b time / PyTorch conv2d + autograd time. %matmul: time of the "
+        "three\nim2col-shaped matmuls / convlib f+b time. naive fwd s: conv_forward_naive, "
+        "extrapolated.",
         file=file,
     )
-    torch_rows = [c for c in cases if c["torch"]]
-    if torch_rows:
-        print("\nconvlib time / torch time (same threads):", file=file)
-        for c in torch_rows:
-            t = c["torch"]["convlib_over_torch"]
-            print(
-                f"  ({c['name']}, {c['dtype']}) forward {t['forward']:.2f}x, "
-                f"forward+backward {t['forward_backward']:.2f}x",
-                file=file,
+    for d, g in s["geomean"].items():
+        print(f"geometric mean of convlib/torch (f+b), {d}: {g:.2f}x", file=file)
+    if not s["geomean"]:
+        print("torch not importable (or --no-torch): no comparison", file=file)
+    mem = result.get("memory")
+    if mem:
+        q = mem["q_bytes"]
+        limit = TARGETS["memory_peak_over_input_max"]
+        shape = "x".join(map(str, mem["shape_q"]))
+        d = mem["default"]
+        for part in ("forward", "backward"):
+            ratio = d[f"peak_{part}_bytes"] / q
+            s["verdicts"][f"memory peak {part} <= {limit:g}x input ({shape}, f={MEMORY_F})"] = (
+                ratio <= limit
             )
-    else:
-        print("\ntorch: not importable, no comparison (it is not a dependency).", file=file)
+            print(f"memory: conv_{part} peak {ratio:.1f}x the input ({shape})", file=file)
+        if mem["workspace_series"]:
+            print("  workspace bytes -> peak fwd / bwd (x input), seconds fwd + bwd:", file=file)
+            for p in mem["workspace_series"]:
+                print(
+                    f"  {p['workspace']:>11} -> {p['peak_forward_bytes'] / q:5.1f} / "
+                    f"{p['peak_backward_bytes'] / q:5.1f}  "
+                    f"{p['seconds_forward'] + p['seconds_backward']:.3f} s",
+                    file=file,
+                )
+    st = result.get("stride")
+    if st:
+        limit = TARGETS["stride_seconds_max"]
+        for p in st["points"]:
+            if "skipped" in p:
+                print(f"stride s={p['s']}: skipped ({p['skipped']})", file=file)
+                s["verdicts"][f"stride s={p['s']} f+b < {limit:g} s"] = False
+                continue
+            total = p["seconds_forward"] + p["seconds_backward"]
+            print(f"stride s={p['s']}: forward + backward {total:.3f} s", file=file)
+            s["verdicts"][f"stride s={p['s']} f+b < {limit:g} s"] = total < limit
+    th = result.get("threads")
+    if th:
+        for d in dict.fromkeys(r["dtype"] for r in th["results"]):
+            rows = [r for r in th["results"] if r["dtype"] == d]
+            base = rows[0]["median"]
+            parts = ", ".join(
+                f"threads={r['threads']}: {1e3 * r['median']:.2f} ms ({base / r['median']:.2f}x)"
+                for r in rows
+            )
+            print(f"threads, case b {d} f+b: {parts}", file=file)
+    print("\ntargets of issue 8:", file=file)
+    for k, ok in s["verdicts"].items():
+        print(f"  {'met    ' if ok else 'NOT MET'}  {k}", file=file)
 
 
-def main(argv=None):
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--quick",
         action="store_true",
-        help="3 rounds, a smaller naive budget and shorter samples (about a minute)",
+        help=f"smoke test: {QUICK['rounds']} rounds, short blocks and pauses, "
+        f"{QUICK['memory_size']}^2 memory image",
     )
+    p.add_argument("--cases", default=",".join(CASES), help="comma-separated, e.g. b,c")
+    p.add_argument("--dtypes", default="float32,float64", help="comma-separated")
     p.add_argument(
-        "--repeats",
+        "--threads",
         type=int,
         default=None,
-        help="round-robin rounds per layer (default 15; 3 with --quick)",
+        help="threads of convlib, numpy's BLAS and torch (default: usable cores)",
     )
+    p.add_argument("--rounds", type=int, default=None, help=f"default {FULL['rounds']}")
     p.add_argument(
-        "--min-sample",
+        "--pause",
         type=float,
         default=None,
-        help="seconds one timing sample lasts at least (default 0.05; 0.02 quick)",
+        help=f"seconds of sleep before each block (default {FULL['pause']})",
     )
     p.add_argument(
         "--naive-budget",
         type=int,
         default=None,
-        help="inner iterations of the naive forward loop per timed call "
-        "(default 200000; 50000 quick)",
+        help="inner iterations of the naive forward loop per timed call; 0 skips the naive "
+        f"loops (default {FULL['naive_budget']})",
     )
-    p.add_argument("--cases", default=",".join(CASES), help="comma-separated, e.g. b,c")
-    p.add_argument("--dtypes", default="float32,float64")
-    p.add_argument("--no-naive", action="store_true", help="skip the naive loops")
-    p.add_argument("--no-torch", action="store_true", help="skip torch even if importable")
-    p.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
+    p.add_argument(
+        "--sections",
+        default="speed,memory,stride,threads",
+        help="which sections to run, comma-separated",
+    )
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if importable")
     p.add_argument(
         "--output",
-        type=Path,
-        default=DEFAULT_OUTPUT,
+        default=str(DEFAULT_OUTPUT),
         help="JSON file (default benchmarks/results/bench.json); '-' for none",
-    )
-    p.add_argument(
-        "--blas-threads",
-        type=int,
-        default=None,
-        help="limit the BLAS (and torch) to this many threads; default: as loaded",
     )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 15
-    if args.min_sample is None:
-        args.min_sample = 0.02 if args.quick else 0.05
-    if args.naive_budget is None:
-        args.naive_budget = 50_000 if args.quick else 200_000
     names = [c.strip() for c in args.cases.split(",") if c.strip()]
-    unknown = set(names) - set(CASES)
-    if unknown:
-        p.error(f"unknown case(s) {sorted(unknown)}; choose from {list(CASES)}")
+    if set(names) - set(CASES):
+        p.error(f"unknown case(s) {sorted(set(names) - set(CASES))}; choose from {list(CASES)}")
+    sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    known = {"speed", "memory", "stride", "threads"}
+    if set(sections) - known:
+        p.error(f"unknown section(s) {sorted(set(sections) - known)}; choose from {known}")
+    if args.threads is not None and args.threads < 1:
+        p.error("--threads must be at least 1")
+    return args, names, sections
 
-    if args.blas_threads is not None and not set_blas_threads(args.blas_threads):
-        p.error("could not set the BLAS thread count (no OpenBLAS found, no threadpoolctl)")
-    info = machine_info()
-    rt = info["blas_runtime"] or {}
-    print(
-        f"{info['cpu_model']}, {info['cpus_usable']} usable cores, numpy {info['numpy']}, "
-        f"BLAS {info['blas_build']['name']} {info['blas_build']['version']} "
-        f"(kernel {rt.get('architecture')}, {rt.get('num_threads')} threads), "
-        f"OPENBLAS_CORETYPE={info['env']['OPENBLAS_CORETYPE']}"
-    )
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, names, sections = parse_args(argv)
+    cfg = dict(QUICK if args.quick else FULL)
+    for key in ("rounds", "pause", "naive_budget"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    cfg["threads"] = args.threads or usable_cores()
+    dtypes = [np.dtype(d.strip()).name for d in args.dtypes.split(",") if d.strip()]
+    torch = import_torch("speed" in sections and not args.no_torch)
+    if torch is not None:
+        torch.set_num_threads(cfg["threads"])
+    features = convlib_features()
+    info = machine_info(torch)
     rng = np.random.default_rng(args.seed)
     t_start = time.perf_counter()
-    cases = []
-    for name in names:
-        for dtype in args.dtypes.split(","):
-            t0 = time.perf_counter()
-            cases.append(bench_case(name, np.dtype(dtype.strip()).type, args, rng))
-            print(f"  ({name}, {dtype}) done in {time.perf_counter() - t0:.1f} s", flush=True)
-    info["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    info["wall_seconds"] = time.perf_counter() - t_start
-    print()
-    print_table(cases)
-
-    cmd_args = " ".join(argv if argv is not None else sys.argv[1:])
     result = {
+        "schema": SCHEMA,
+        "command": " ".join(["python benchmarks/bench_conv.py", *argv]).strip(),
         "machine": info,
-        "command": ("python benchmarks/bench_conv.py " + cmd_args).strip(),
         "settings": {
-            "repeats": args.repeats,
-            "min_sample_seconds": args.min_sample,
-            "naive_budget": args.naive_budget,
+            "threads": cfg["threads"],
+            "rounds": cfg["rounds"],
+            "pause_seconds": cfg["pause"],
+            "block_seconds": cfg["block"],
+            "naive_budget": cfg["naive_budget"],
             "seed": args.seed,
-            "blas_threads": args.blas_threads,
-            "statistic": "median over round-robin rounds",
+            "quick": args.quick,
+            "convlib_supports": features,
+            "statistic": "median over rounds of (block time / calls per block); blocks of k "
+            "calls (k from timeit autorange, scaled to block_seconds), one block per candidate "
+            "per round, candidate order rotated every round, pause_seconds of sleep before "
+            "each block",
         },
-        "cases": cases,
+        "targets": TARGETS,
+        "speed": [],
+        "memory": None,
+        "stride": None,
+        "threads": None,
+        "skipped": {},
     }
-    if str(args.output) != "-":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(result, indent=1) + "\n")
-        try:
-            shown = args.output.resolve().relative_to(ROOT)
-        except ValueError:
-            shown = args.output
-        print(f"\nwrote {shown}")
+    print(
+        f"{info['cpu_model']}, {info['cpus_usable']} usable cores, numpy {info['numpy']}, "
+        f"torch {info['torch']}, threads {cfg['threads']}, load {info['loadavg_start']}"
+    )
+    with threadpool_limits(limits=cfg["threads"], user_api="blas"):
+        result["settings"]["blas_threads_in_effect"] = [
+            p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
+        ]
+        if "speed" in sections:
+            for name in names:
+                for dtype in dtypes:
+                    t0 = time.perf_counter()
+                    result["speed"].append(bench_case(name, CASES[name], dtype, cfg, rng, torch))
+                    print(
+                        f"  speed ({name}, {dtype}) {time.perf_counter() - t0:.1f} s",
+                        flush=True,
+                    )
+        if "memory" in sections:
+            t0 = time.perf_counter()
+            result["memory"] = memory_section(cfg["memory_size"], features, rng)
+            if not features["workspace"]:
+                result["skipped"]["memory.workspace_series"] = "convlib has no workspace="
+            print(f"  memory {time.perf_counter() - t0:.1f} s", flush=True)
+        if "stride" in sections:
+            t0 = time.perf_counter()
+            result["stride"] = stride_section(cfg["stride_cap"], rng)
+            print(f"  stride {time.perf_counter() - t0:.1f} s", flush=True)
+        if "threads" in sections:
+            if features["threads"]:
+                t0 = time.perf_counter()
+                result["threads"] = threads_section(dtypes, cfg, rng)
+                print(f"  threads {time.perf_counter() - t0:.1f} s", flush=True)
+            else:
+                result["skipped"]["threads"] = "convlib has no threads="
+    info["loadavg_end"] = _loadavg()
+    info["date_utc_end"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    info["wall_seconds"] = time.perf_counter() - t_start
+    for k, why in result["skipped"].items():
+        print(f"  skipped {k}: {why}")
+    print_report(result)
+    if args.output != "-":
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"\nwrote {out}")
     return result
 
 
