@@ -621,7 +621,8 @@ def summarize(result) -> dict:
     return {"rows": rows, "geomean": geo, "verdicts": verdicts}
 
 
-def print_report(result, file=sys.stdout) -> None:
+def print_report(result, file=None) -> None:
+    file = file or sys.stdout
     s = summarize(result)
     m = result["machine"]
     print(file=file)
