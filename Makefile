@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: setup book test lint unit notebooks browser browser-test execute lab clean bench
+.PHONY: setup book test lint unit notebooks browser browser-test execute lab clean bench \
+	instructor classroom autograde
 
 ## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
 ## Awesome: pinned in package-lock.json, installed by npm into node_modules/, copied into
@@ -46,8 +47,8 @@ browser-test: book browser
 
 ## Everything: lint, the book build, unit tests, notebooks under strict nbval, and the
 ## browser test over every page of the built book.
-test: lint book browser
-	$(BIN)/pytest $(NBVAL) tests chapters
+test: lint book browser instructor
+	CLASSROOM_TEST_REQUIRED=1 $(BIN)/pytest $(NBVAL) tests chapters
 
 ## Re-execute every chapter in place (authors run this after editing a notebook). Widget
 ## state is not stored: a saved widget in the static book would show sliders that do nothing
@@ -67,3 +68,32 @@ bench: setup
 
 clean:
 	rm -rf _build
+
+## Classroom (instructors; see chapters/instructors.md). nbgrader 0.9 brings JupyterLab with it,
+## so it lives in its own environment, out of the students' .venv (make lab, Binder). Its
+## bin/ goes first on PATH: nbgrader runs `alembic` as a program.
+IVENV := .venv-instructor
+IBIN := $(IVENV)/bin
+IPATH := PATH="$(abspath $(IBIN)):$$PATH"
+ASSIGNMENTS ?= $(notdir $(wildcard classroom/source/*))
+
+$(IVENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(IVENV)
+	$(IBIN)/python -m pip install --quiet --upgrade pip
+	$(IBIN)/python -m pip install --quiet -e ".[test]" "nbgrader>=0.9,<0.10"
+	touch $@
+
+instructor: $(IVENV)/.installed
+
+## The student release of every assignment (classroom/release/) and the student edition of the
+## book (_build/student/html: no exercise solutions, in the pages or the notebooks).
+classroom: instructor setup
+	for a in $(ASSIGNMENTS); do \
+	  (cd classroom && $(IPATH) nbgrader generate_assignment $$a --force) || exit 1; \
+	done
+	$(BIN)/python tools/student_edition.py _build/student
+
+## Autograde every submission under classroom/submitted/<student>/<assignment>/, each in its
+## own process with a memory cap and time limits, then write the feedback (classroom/feedback/).
+autograde: instructor
+	$(IPATH) $(IBIN)/python classroom/autograde.py $(AUTOGRADE_ARGS)
