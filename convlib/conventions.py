@@ -16,10 +16,15 @@ CONVENTIONS = ("notes", "pytorch", "tensorflow")
 def explicit_output_size(h_in: int, f: int, s: int, before: int, after: int) -> int:
     """Output height for an explicit padding: ``floor((h_in + before + after - f) / s) + 1``.
 
-    Computed by :func:`convlib.layer_geometry` with ``padding=(before, after, ...)``.
+    Computed by :func:`convlib.layer_geometry` with ``padding=(before, after, 0, 0)``, one
+    axis only: the width is a single window (``f`` columns, no padding).
+
+    Examples
+    --------
+    >>> explicit_output_size(8, 3, 3, 0, 0)  # rows 6-7 are read by no window
+    2
     """
-    (h_out, _), _ = layer_geometry((1, 1, h_in, h_in), f, s, "valid", (before, after) * 2)
-    return h_out
+    return layer_geometry(h_in, f, f, s, padding=(before, after, 0, 0)).h_out
 
 
 def unread_rows(h_in: int, f: int, s: int, before: int, after: int) -> int:

@@ -1,6 +1,7 @@
 """Interactive explorers (ipywidgets) and their kernel-free animations for the HTML book.
 
-Each explorer is a thin widget over a drawing function of :mod:`convlib.plot`: sliders for
+Each explorer is a thin widget over a drawing function of :mod:`convlib.plot` and the
+matching data function of :mod:`convlib.figdata`: sliders for
 ``h_in``, ``f``, ``s``, a mode for ``h_out`` (``valid``, ``same``, ``full`` or a custom
 value) and the pixel ``(i, j)``; every move redraws the figure into a PNG shown by an
 ``ipywidgets.Image``. The figure is a bare :class:`matplotlib.figure.Figure` reused for every
@@ -22,7 +23,7 @@ import re
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from . import plot
+from . import figdata, plot
 from .conventions import convention_padding
 
 __all__ = [
@@ -80,7 +81,7 @@ class Explorer(widgets.VBox):
     image : ipywidgets.Image
         The current figure as PNG.
     data : dict
-        What the current figure shows (its ``convlib_data``, see :mod:`convlib.plot`).
+        What the current figure shows (the dict of its :mod:`convlib.figdata` function).
     message : ipywidgets.HTML
         Why the last setting could not be drawn (an error of :mod:`convlib` teaching the
         constraint), empty otherwise.
@@ -90,11 +91,12 @@ class Explorer(widgets.VBox):
     Figures already drawn are kept (up to 64 PNGs), so stepping back is instant.
     """
 
-    def __init__(self, name, draw, controls, limits, hint):
+    def __init__(self, name, draw, data, controls, limits, hint):
         self.name = name
         self.controls = controls
         self.redraws = 0
         self._draw = draw
+        self._data = data
         self._limits = limits
         self._busy = False
         self._fig = Figure()
@@ -137,10 +139,11 @@ class Explorer(widgets.VBox):
                 params = self.params()
                 key = tuple(sorted(params.items()))
                 if key not in self._cache:
+                    data = self._data(**params)
                     self._draw(**params, fig=self._fig)
                     if len(self._cache) >= 64:
                         self._cache.pop(next(iter(self._cache)))
-                    self._cache[key] = (render_png(self._fig), self._fig.convlib_data)
+                    self._cache[key] = (render_png(self._fig), data)
             except ValueError as err:
                 self.message.value = f"<span style='color:#b00020'>{err}</span>"
                 return
@@ -153,7 +156,7 @@ class Explorer(widgets.VBox):
 
 def _out_limits(p):
     """Largest output index (i, j) for the layer of ``p`` (raises ValueError if invalid)."""
-    ho, wo = plot.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])["out_shape"]
+    ho, wo = figdata.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])["out_shape"]
     return {"i": ho - 1, "j": wo - 1}
 
 
@@ -183,7 +186,7 @@ def padding_explorer(h_in=5, f=3, s=2, h_out="same", convention="notes"):
         convention_padding(p["h_in"], p["f"], p["s"], "notes", p["h_out"])  # validates
         return {}
 
-    return Explorer("padding", plot.draw_padding, c, limits, hint)
+    return Explorer("padding", plot.draw_padding, figdata.padding_data, c, limits, hint)
 
 
 def windows_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
@@ -196,7 +199,7 @@ def windows_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
     c["i"] = _slider("i", i, 0, 6, "output row")
     c["j"] = _slider("j", j, 0, 6, "output column")
     hint = "step i or j: the window moves by s; set s > f to skip rows, s < f to overlap."
-    return Explorer("windows", plot.draw_windows, c, _out_limits, hint)
+    return Explorer("windows", plot.draw_windows, figdata.windows_data, c, _out_limits, hint)
 
 
 def dilation_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
@@ -211,10 +214,10 @@ def dilation_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
     hint = "move (i, j) over dW: the dilated dz slides by one pixel; change s to change the gaps."
 
     def limits(p):
-        plot.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
+        figdata.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
         return {"i": p["f"] - 1, "j": p["f"] - 1}
 
-    return Explorer("dilation", plot.draw_dilation, c, limits, hint)
+    return Explorer("dilation", plot.draw_dilation, figdata.dilation_data, c, limits, hint)
 
 
 def input_gradient_explorer(h_in=7, f=3, s=2, h_out="same", i=3, j=3):
@@ -230,10 +233,11 @@ def input_gradient_explorer(h_in=7, f=3, s=2, h_out="same", i=3, j=3):
             "meets exactly their dz; with s = 2 count how many it meets.")
 
     def limits(p):
-        plot.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
+        figdata.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
         return {"i": p["h_in"] - 1, "j": p["h_in"] - 1}
 
-    return Explorer("input gradient", plot.draw_input_gradient, c, limits, hint)
+    return Explorer("input gradient", plot.draw_input_gradient, figdata.input_gradient_data,
+                    c, limits, hint)
 
 
 def _set_mode(c, h_out):
@@ -300,7 +304,7 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
     Parameters
     ----------
     draw : callable
-        A drawing function of :mod:`convlib.plot` (accepting ``fig=``).
+        A drawing function of :mod:`convlib.plot` (accepting ``fig=`` and ``min_size=``).
     frames : list of dict
         Keyword arguments of ``draw``, one dict per frame.
     name : str
@@ -326,10 +330,8 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
         sizes.append(fig.get_size_inches())
     size = tuple(max(s[k] for s in sizes) for k in (0, 1))
 
-    fig.convlib_min_size = size
-
     def update(k):
-        draw(**frames[k], fig=fig)
+        draw(**frames[k], fig=fig, min_size=size)
         return []
 
     anim = FuncAnimation(fig, update, frames=len(frames), init_func=lambda: update(0),
@@ -366,7 +368,7 @@ def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
     -------
     IPython.display.HTML
     """
-    ho, wo = plot.windows_data(h_in, f, s, h_out)["out_shape"]
+    ho, wo = figdata.windows_data(h_in, f, s, h_out)["out_shape"]
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(ho) for j in range(wo)]
     return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps, dpi=80, colors=48))

@@ -1,4 +1,5 @@
-"""What the explorer figures draw agrees with convlib (eqs. 6-8, 14-15, 17-29)."""
+"""What the explorer figures draw agrees with convlib (eqs. 6-8, 14-15, 17-29): the numbers of
+``convlib.figdata`` against the definitions, and the drawings of ``convlib.plot``."""
 
 # Agg for this process only: setting MPLBACKEND in os.environ would leak into the kernels
 # that nbval starts in the same pytest run and take the figures out of the notebooks.
@@ -7,13 +8,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 import itertools
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import convlib
-from convlib import plot
+from convlib import figdata, plot
 from convlib.conventions import convention_padding, explicit_output_size, unread_rows
 
 # stride 1-3, p odd, even, zero and negative (valid with a stride that does not divide),
@@ -35,19 +38,19 @@ def _forward(h_in, w_in, f, s, h_out, seed=0):
     rng = np.random.default_rng(seed)
     q = rng.normal(size=(1, 1, h_in, w_in))
     W = rng.normal(size=(1, 1, f, f))
-    return q, W, convlib.prepare(q, W, None, s, h_out)[3]
+    return q, W, convlib.layer_geometry(h_in, w_in, f, s, h_out)
 
 
 @pytest.mark.parametrize(("h_in", "w_in", "f", "s", "h_out"), GRID)
 def test_padding_grid_is_the_padded_input(h_in, w_in, f, s, h_out):
     q, _, L = _forward(h_in, w_in, f, s, h_out)
     fig = plot.draw_padding(h_in, f, s, h_out, w_in=w_in)
-    d = fig.convlib_data
+    d = figdata.padding_data(h_in, f, s, h_out, w_in=w_in)
     assert d["pads"] == L.pads
     assert d["padded_shape"] == convlib.pad(q, L.pads).shape[-2:]
     assert d["out_shape"] == (L.h_out, L.w_out)
-    assert (d["category"] == plot.IMAGE).sum() == convlib.pad(q, L.pads)[0, 0].size - (
-        (d["category"] == plot.ZERO).sum()
+    assert (d["category"] == figdata.IMAGE).sum() == convlib.pad(q, L.pads)[0, 0].size - (
+        (d["category"] == figdata.ZERO).sum()
     )
     # eq. 7 fits exactly: the only rows no window reads are the gaps between windows (s > f)
     Hp, Wp = d["padded_shape"]
@@ -61,7 +64,7 @@ def test_padding_grid_is_the_padded_input(h_in, w_in, f, s, h_out):
     left, right, bottom, top = img.get_extent()
     assert np.allclose((right - left, bottom - top), (nc, nr))
     if min(min(L.pads[0]), min(L.pads[1])) < 0:
-        assert (d["category"] == plot.CROP).any()
+        assert (d["category"] == figdata.CROP).any()
 
 
 @pytest.mark.parametrize("convention", ["pytorch", "tensorflow"])
@@ -79,7 +82,7 @@ def test_framework_conventions(convention, h_in, f, s, mode):
         assert after - before in (0, 1)  # TensorFlow: the extra pixel goes after
     if mode == "same":
         assert h_out == -(-h_in // s) or convention == "pytorch"
-    d = plot.padding_data(h_in, f, s, mode, convention=convention)
+    d = figdata.padding_data(h_in, f, s, mode, convention=convention)
     reach = s * (h_out - 1) + f  # the last window's end (eq. 6)
     bottom = [r for r in d["unread_rows"] if r >= reach]
     assert len(bottom) == unread_rows(h_in, f, s, before, after) == d["unread_bottom"][0]
@@ -98,10 +101,11 @@ def test_conventions_reject_what_they_do_not_have():
         convention_padding(5, 3, 1, "tensorflow", "full")
     with pytest.raises(ValueError, match="convention"):
         convention_padding(5, 3, 1, "keras")
-    fig = plot.draw_padding(5, 3, 1, "full", convention="all")
-    assert set(fig.convlib_data) == {"notes", "pytorch"}
-    fig = plot.draw_padding(5, 3, 1, "same", convention="all")
-    assert set(fig.convlib_data) == {"notes", "pytorch", "tensorflow"}
+    assert set(figdata.padding_data(5, 3, 1, "full", convention="all")) == {"notes", "pytorch"}
+    d = figdata.padding_data(5, 3, 1, "same", convention="all")
+    assert set(d) == {"notes", "pytorch", "tensorflow"}
+    tf = figdata.padding_data(5, 3, 1, "same", convention="tensorflow")
+    assert d["tensorflow"]["pads"] == tf["pads"] and d["tensorflow"]["convention"] == "tensorflow"
 
 
 @pytest.mark.parametrize(("h_in", "w_in", "f", "s", "h_out"), GRID)
@@ -109,8 +113,7 @@ def test_windows_are_the_cells_eq6_reads(h_in, w_in, f, s, h_out):
     q, _, L = _forward(h_in, w_in, f, s, h_out)
     q_bar = convlib.pad(q, L.pads)[0, 0]
     for i, j in {(0, 0), (L.h_out - 1, L.w_out - 1), (L.h_out // 2, 0)}:
-        d = plot.draw_windows(h_in, f, s, h_out, i, j, w_in=w_in).convlib_data
-        plt.close("all")
+        d = figdata.windows_data(h_in, f, s, h_out, i, j, w_in=w_in)
         expected = np.zeros(q_bar.shape, dtype=bool)
         for a, b in itertools.product(range(f), range(f)):
             expected[i * s + a, j * s + b] = True  # eq. 6: q_bar(i s + i', j s + j')
@@ -127,19 +130,19 @@ def test_windows_are_the_cells_eq6_reads(h_in, w_in, f, s, h_out):
 
 
 def test_output_size_pairs_for_rectangular_images():
-    d = plot.draw_padding(6, 3, 2, (3, 2), w_in=5).convlib_data
+    d = figdata.padding_data(6, 3, 2, (3, 2), w_in=5)
     assert d["out_shape"] == (3, 2) and d["p"] == (1, 0)
-    d = plot.draw_windows(6, 3, 2, (3, 2), 2, 1, w_in=5).convlib_data
+    d = figdata.windows_data(6, 3, 2, (3, 2), 2, 1, w_in=5)
     assert d["window"][4:7, 2:5].all() and d["window"].sum() == 9
 
 
 def test_windows_rejects_an_output_pixel_out_of_range():
     with pytest.raises(ValueError, match="i=4"):
-        plot.windows_data(7, 3, 2, "same", 4, 0)
+        figdata.windows_data(7, 3, 2, "same", 4, 0)
 
 
 def test_skipped_rows_are_the_rows_no_window_reads():
-    d = plot.windows_data(9, 2, 3, "valid", 0, 0)
+    d = figdata.windows_data(9, 2, 3, "valid", 0, 0)
     # windows start at 0, 3, 6 and are 2 wide: rows 2 and 5 are skipped
     assert list(d["unread_rows"]) == [2, 5]
 
@@ -149,8 +152,7 @@ def test_dilated_dz_and_its_placement(h_in, w_in, f, s, h_out):
     q, W, L = _forward(h_in, w_in, f, s, h_out)
     rng = np.random.default_rng(1)
     for i, j in {(0, 0), (f - 1, f - 1), (f // 2, 0)}:
-        d = plot.draw_dilation(h_in, f, s, h_out, i, j, w_in=w_in).convlib_data
-        plt.close("all")
+        d = figdata.dilation_data(h_in, f, s, h_out, i, j, w_in=w_in)
         assert d["dz_hat"].shape == (s * (L.h_out - 1) + 1, s * (L.w_out - 1) + 1)
         np.testing.assert_array_equal(d["dz_hat"][::s, ::s], d["dz"])
         assert np.count_nonzero(d["dz_hat"]) == d["dz"].size
@@ -174,8 +176,7 @@ def test_influenced_outputs_are_those_whose_dz_changes_dq(h_in, w_in, f, s, h_ou
     W = W + np.sign(W) * 0.5  # no zero weights: every link shows in dq
     pixels = {(0, 0), (h_in - 1, w_in - 1), (h_in // 2, w_in // 2)}
     for i, j in pixels:
-        d = plot.draw_input_gradient(h_in, f, s, h_out, i, j, w_in=w_in).convlib_data
-        plt.close("all")
+        d = figdata.input_gradient_data(h_in, f, s, h_out, i, j, w_in=w_in)
         changes = np.zeros((L.h_out, L.w_out), dtype=bool)
         for k, m in itertools.product(range(L.h_out), range(L.w_out)):
             dz = np.zeros((1, 1, L.h_out, L.w_out))
@@ -216,13 +217,50 @@ def test_figures_state_the_padding_in_their_titles():
     assert "z(1, 2)" in _texts(plot.draw_windows(i=1, j=2))
 
 
-def test_draw_functions_redraw_into_a_given_figure():
+DRAWS = (plot.draw_padding, plot.draw_windows, plot.draw_dilation, plot.draw_input_gradient)
+
+
+def _pixels(fig):
+    """The figure rendered by Agg: an (h, w, 4) array of bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+@pytest.mark.parametrize("draw", DRAWS, ids=lambda d: d.__name__)
+def test_a_redraw_into_a_used_figure_looks_like_a_fresh_one(draw):
     from matplotlib.figure import Figure
 
     fig = Figure()
-    for draw in (plot.draw_padding, plot.draw_windows, plot.draw_dilation,
-                 plot.draw_input_gradient):
-        assert draw(fig=fig) is fig
-        assert fig.convlib_data
-        assert draw(fig=fig) is fig and len(fig.axes) == 1  # a redraw reuses the axes
+    first = draw(h_in=6, fig=fig)
+    assert first is fig and len(fig.axes) == 1
+    draw(h_in=9, f=2, fig=fig)  # another layer, drawn over the first
+    assert draw(fig=fig) is fig and len(fig.axes) == 1  # a redraw reuses the axes
+    fresh = draw(fig=Figure())
+    np.testing.assert_array_equal(_pixels(fig), _pixels(fresh))
     assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("draw", DRAWS, ids=lambda d: d.__name__)
+def test_settings_are_arguments_not_attributes_of_the_figure(draw):
+    from matplotlib.figure import Figure
+
+    plain = Figure()  # what matplotlib itself keeps on a figure with axes, texts, a render
+    plain.add_axes((0, 0, 1, 1)).text(0, 0, "x")
+    plain.text(0, 0, "y")
+    _pixels(plain)
+    fig = draw(fig=Figure(), min_size=(12.0, 9.0))
+    assert tuple(fig.get_size_inches()) == (12.0, 9.0)  # min_size grows the figure
+    _pixels(fig)
+    assert set(vars(fig)) <= set(vars(plain))
+
+
+def test_the_figure_data_needs_no_matplotlib():
+    """convlib and convlib.figdata are numpy only (the drawing kit and renderers are not)."""
+    code = ("import sys, convlib, convlib.figdata, convlib.conventions; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
