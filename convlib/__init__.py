@@ -7,20 +7,25 @@ output, ``dz``, ``dq``, ``dW``, ``db`` the differentials. The core needs numpy o
 ``convlib.plot`` and ``convlib.explorers`` add matplotlib and ipywidgets.
 """
 
+from . import chunks
 from .activations import ACTIVATIONS, activate, output_error
 from .backward import (
     bias_gradient,
+    bias_gradient_naive,
     conv_backward,
     conv_backward_naive,
     dilated_padded_dz,
     filter_gradient_dilated,
+    filter_gradient_naive,
     input_gradient_col2im,
+    input_gradient_naive,
     input_gradient_rot180,
 )
-from .forward import Layer, conv_forward, conv_forward_naive, prepare
+from .forward import conv_forward, conv_forward_naive, prepare
 from .gradcheck import check, numerical_gradient, rel_error
-from .ops import col2im, dilate, im2col, rot180, windows
+from .ops import col2im, dilate, im2col, input_rows, rot180, windows
 from .padding import (
+    Layer,
     backward_padding,
     layer_geometry,
     output_size,
@@ -35,6 +40,8 @@ __all__ = [
     "activate",
     "backward_padding",
     "bias_gradient",
+    "bias_gradient_naive",
+    "chunks",
     "check",
     "col2im",
     "conv_backward",
@@ -44,8 +51,11 @@ __all__ = [
     "dilate",
     "dilated_padded_dz",
     "filter_gradient_dilated",
+    "filter_gradient_naive",
     "im2col",
+    "input_rows",
     "input_gradient_col2im",
+    "input_gradient_naive",
     "input_gradient_rot180",
     "layer_geometry",
     "numerical_gradient",

@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
-from .forward import _phases, _span, _window_tensor, filter_matrix, prepare
-from .ops import dilate, rot180, windows
+from . import chunks
+from ._validate import as_float_array, cast
+from .forward import filter_matrix, prepare
+from .ops import col2im, dilate, im2col, input_rows, rot180, windows
 from .padding import backward_padding, pad
 
 
-def _check_dz(dz, L):
+def _backward_args(dz, q, W, s, h_out, padding):
+    """The shared preamble of every backward entry point: checked ``dz, q, W`` and the layer.
+
+    ``dz`` must have the shape of ``z`` and is cast to the working dtype
+    ``np.result_type(q, W)`` (an error, not ``inf``, if a value does not fit).
+    """
+    q, W, _, L = prepare(q, W, None, s, h_out, padding)
     dz = as_float_array(dz, "dz", 4, "(n_b, ch_out, h_out, w_out)")
     expected = (L.n_b, L.ch_out, L.h_out, L.w_out)
     if dz.shape != expected:
@@ -29,16 +36,76 @@ def _check_dz(dz, L):
             f"dz must have the shape of z, (n_b, ch_out, h_out, w_out) = {expected}; "
             f"got {dz.shape}"
         )
-    return dz
+    return cast(dz, q.dtype, "dz"), q, W, L
 
 
-def _unpad(dq_bar, pads):
-    """Gradient on the padded input -> gradient on the input (undo eq. 8)."""
-    return pad(dq_bar, tuple((-a, -b) for a, b in pads))
+def filter_gradient_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
+    """``dW`` by eq. (14) of the notes, corrected, as literal loops; summed over the batch.
+
+    ``dW[mu, nu, i, j] = sum_n sum_i' sum_j' dz[n, nu, i', j'] q_bar[n, mu, i' s + i, j' s + j]``
+    without the notes' spurious sum over ``nu``: ``W[mu, nu]`` only reaches ``z[nu]``.
+    """
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    q_bar = pad(q, L.pads)
+    dW = np.zeros_like(W)
+    for mu in range(L.ch_in):
+        for nu in range(L.ch_out):
+            for i in range(L.f):
+                for j in range(L.f):
+                    for n in range(L.n_b):
+                        for i_ in range(L.h_out):
+                            for j_ in range(L.w_out):
+                                dW[mu, nu, i, j] += (
+                                    dz[n, nu, i_, j_] * q_bar[n, mu, i_ * L.s + i, j_ * L.s + j]
+                                )
+    return dW
+
+
+def bias_gradient_naive(dz):
+    """``db`` by eq. (16) of the notes, as literal loops; summed over the batch too."""
+    dz = as_float_array(dz, "dz", 4, "(n_b, ch_out, h_out, w_out)")
+    n_b, ch_out, h_out, w_out = dz.shape
+    db = np.zeros(ch_out, dtype=dz.dtype)
+    for nu in range(ch_out):
+        for n in range(n_b):
+            for i in range(h_out):
+                for j in range(w_out):
+                    db[nu] += dz[n, nu, i, j]
+    return db
+
+
+def input_gradient_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
+    """``dq`` by eq. (23), corrected, generalised to stride ``s`` (eq. 29) and channels (eq. 28).
+
+    ``dq(i, j) = sum_{a, b} dz_hat(i - (f-1) + top + a, j - (f-1) + left + b) rot180(W)(a, b)``,
+    summed over the output channels, where ``dz_hat(k, m) = dz(k/s, m/s)`` when ``s`` divides
+    both and they are in range, else 0 (the dilation). As literal loops.
+    """
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    rot = rot180(W)
+    dq = np.zeros_like(q)
+    for n in range(L.n_b):
+        for mu in range(L.ch_in):
+            for i in range(L.h_in):
+                for j in range(L.w_in):
+                    for nu in range(L.ch_out):
+                        for a in range(L.f):
+                            for b_ in range(L.f):
+                                k = i - (L.f - 1) + L.top + a
+                                m = j - (L.f - 1) + L.left + b_
+                                if k % L.s or m % L.s:
+                                    continue  # a zero of the dilation
+                                k, m = k // L.s, m // L.s
+                                if 0 <= k < L.h_out and 0 <= m < L.w_out:
+                                    dq[n, mu, i, j] += dz[n, nu, k, m] * rot[mu, nu, a, b_]
+    return dq
 
 
 def conv_backward_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
     """Gradients of the layer by the corrected eqs. (14), (16) and (23)/(29), as loops.
+
+    The composition of :func:`filter_gradient_naive` (eq. 14), :func:`bias_gradient_naive`
+    (eq. 16) and :func:`input_gradient_naive` (eqs. 23, 28, 29).
 
     Parameters
     ----------
@@ -54,71 +121,37 @@ def conv_backward_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
         Summed over the mini-batch.
     db : ndarray, shape (ch_out,)
         Summed over the mini-batch.
+    All three in ``np.result_type(q, W)``.
     """
-    q, W, _, L = prepare(q, W, None, s, h_out, padding)
-    dz = _check_dz(dz, L).astype(q.dtype, copy=False)
-    q_bar = pad(q, L.pads)
-    (top, _), (left, _) = L.pads
-
-    # Eq. (14), without the notes' spurious sum over nu: W[mu, nu] only reaches z[nu].
-    dW = np.zeros_like(W)
-    for mu in range(L.ch_in):
-        for nu in range(L.ch_out):
-            for i in range(L.f):
-                for j in range(L.f):
-                    for n in range(L.n_b):
-                        for i_ in range(L.h_out):
-                            for j_ in range(L.w_out):
-                                dW[mu, nu, i, j] += (
-                                    dz[n, nu, i_, j_] * q_bar[n, mu, i_ * L.s + i, j_ * L.s + j]
-                                )
-
-    # Eq. (16).
-    db = np.zeros(L.ch_out, dtype=q.dtype)
-    for nu in range(L.ch_out):
-        for n in range(L.n_b):
-            for i in range(L.h_out):
-                for j in range(L.w_out):
-                    db[nu] += dz[n, nu, i, j]
-
-    # Eq. (23) with the second index j, generalised to stride s (eq. 29) and to channels
-    # (eq. 28 with dq_mu on the left and the sum over the ch_out output channels):
-    # dq(i, j) = sum_{a, b} dz_hat(i - (f-1) + top + a, j - (f-1) + left + b) rot180(W)(a, b),
-    # where dz_hat(k, l) = dz(k/s, l/s) when s divides both and they are in range, else 0.
-    rot = rot180(W)
-    dq = np.zeros_like(q)
-    for n in range(L.n_b):
-        for mu in range(L.ch_in):
-            for i in range(L.h_in):
-                for j in range(L.w_in):
-                    for nu in range(L.ch_out):
-                        for a in range(L.f):
-                            for b_ in range(L.f):
-                                k = i - (L.f - 1) + top + a
-                                m = j - (L.f - 1) + left + b_
-                                if k % L.s or m % L.s:
-                                    continue  # a zero of the dilation
-                                k, m = k // L.s, m // L.s
-                                if 0 <= k < L.h_out and 0 <= m < L.w_out:
-                                    dq[n, mu, i, j] += dz[n, nu, k, m] * rot[mu, nu, a, b_]
-    return dq, dW, db
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    kw = dict(s=L.s, h_out=(L.h_out, L.w_out), padding=padding)
+    return (
+        input_gradient_naive(dz, q, W, **kw),
+        filter_gradient_naive(dz, q, W, **kw),
+        bias_gradient_naive(dz),
+    )
 
 
-def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None):
+def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None, threads=None):
     """Gradients of the layer, vectorized: the backward pass section 4 announces.
 
-    With ``Q`` the window matrix of the forward pass (eq. 34) and ``dZ`` the matching
-    reshape of ``dz``, the forward pass ``Z = Q W`` gives ``dW = Q^T dZ`` (eq. 15),
-    ``db`` the sum of ``dZ`` (eq. 16) and ``dQ = dZ W^T``, whose windows are scattered
-    back onto the input (col2im, eq. 29). They are computed on the transposed window
-    matrix ``Q^T`` that :func:`conv_forward` uses: ``dW = (Q^T) (dZ^T)^T`` and
-    ``dQ^T = W dZ^T``.
-    No Python loop over pixels or images (only over the ``f x f`` filter offsets).
+    With ``Q`` the window matrix of the forward pass (:func:`convlib.im2col`, eq. 34: one
+    column per output pixel) and ``dZ`` the matching ``(ch_out, pixels)`` matrix of ``dz``,
+    the forward pass ``Z = W^T Q`` gives
+
+    - ``dW = Q dZ^T`` (eq. 15: a correlation of the input with the dilated ``dz``),
+    - ``db``, the sum of ``dz`` (eq. 16),
+    - ``dQ = W dZ``, the gradient of every window, which :func:`convlib.col2im` scatters back
+      onto the input (eq. 29: a transposed convolution).
+
+    Chunk by chunk, as :func:`convlib.conv_forward`: ``dQ`` overwrites ``Q`` in the chunk's
+    buffer; ``dW`` is the sum of the chunks' parts, in chunk order.
 
     Parameters
     ----------
     dz : ndarray, shape (n_b, ch_out, h_out, w_out)
-    q, W, s, h_out, padding
+        Cast to ``np.result_type(q, W)``; a value that would overflow there is an error.
+    q, W, s, h_out, padding, workspace, threads
         As in :func:`convlib.conv_forward`.
 
     Returns
@@ -126,59 +159,34 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None):
     dq : ndarray, shape (n_b, ch_in, h_in, w_in)
     dW : ndarray, shape (ch_in, ch_out, f, f)
     db : ndarray, shape (ch_out,)
+        ``dW`` and ``db`` summed over the mini-batch; all in ``np.result_type(q, W)``.
     """
-    q, W, _, L = prepare(q, W, None, s, h_out, padding)
-    dz = _check_dz(dz, L).astype(q.dtype, copy=False)
-    Q = _window_tensor(q, L).reshape(L.ch_in * L.f * L.f, -1)  # Q^T of eq. (34)
-    # dZ^T, (ch_out, n_b h_out w_out): made once, used by both products.
-    dZt = dz.transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
-    dW = (Q @ dZt.T).reshape(L.ch_in, L.f, L.f, L.ch_out).transpose(0, 3, 1, 2)  # eq. (15)
-    dW = np.ascontiguousarray(dW)
-    db = dz.sum(axis=(0, 2, 3))  # eq. (16)
-    # The windows' gradient dQ^T = W dZ^T overwrites Q, which is no longer needed.
-    dQ = np.matmul(filter_matrix(W), dZt, out=Q)
-    dQ = dQ.reshape(L.ch_in, L.f, L.f, L.n_b, L.h_out, L.w_out)
-    return _scatter_window_tensor(dQ, L), dW, db
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    Wm = filter_matrix(W)  # (ch_in f^2, ch_out)
+    dq = np.zeros_like(q, order="C")
+    dWt = np.zeros(Wm.shape, dtype=q.dtype)
 
+    def work(c, buffer):
+        Q = im2col(q[c.n0 : c.n1], L.f, L.s, L.pads, rows=(c.i0, c.i1), out=buffer)
+        dZ = dz[c.n0 : c.n1, :, c.i0 : c.i1].transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
+        dW_part = Q @ dZ.T  # eq. (15)
+        dQ = np.matmul(Wm, dZ, out=Q)  # the windows' gradient, over Q
+        shape = (c.n1 - c.n0, L.ch_in, L.h_in, L.w_in)
+        if c.whole:  # the chunk's images are its own: scatter straight into dq
+            col2im(dQ, shape, L.f, L.s, L.pads, out=dq[c.n0 : c.n1])
+            return dW_part, None
+        return dW_part, col2im(dQ, shape, L.f, L.s, L.pads, rows=(c.i0, c.i1))  # eq. (29)
 
-def _scatter_window_tensor(dQ, L):
-    """col2im for the layout of :func:`convlib.forward._window_tensor`, straight onto ``dq``.
+    def consume(c, result):
+        dW_part, band = result
+        np.add(dWt, dW_part, out=dWt)
+        if band is not None:  # bands of one image overlap: added here, in order
+            r_lo, r_hi = input_rows(L.h_in, L.f, L.s, L.top, (c.i0, c.i1))
+            dq[c.n0 : c.n1, :, r_lo:r_hi] += band
 
-    ``dQ`` has shape ``(ch_in, f, f, n_b, h_out, w_out)``; each filter offset ``(a, b)`` adds
-    its slice onto the input pixels it was read from (one slice add per offset; entries
-    that were read from padding are dropped). With a stride ``s > 1`` the adds go to the
-    ``s x s`` polyphase components of ``dq`` (plain slices there), interleaved at the end.
-    Returns ``dq`` of shape ``(n_b, ch_in, h_in, w_in)``, C-contiguous.
-    """
-    (top, _), (left, _) = L.pads
-    s = L.s
-    dq = np.zeros((L.n_b, L.ch_in, L.h_in, L.w_in), dtype=dQ.dtype)
-    dqT = dq.transpose(1, 0, 2, 3)  # a view: for s = 1 the adds below write into dq
-    parts = _phases(dqT, s)
-    for a in range(L.f):  # a loop over the f x f filter offsets only
-        i0, i1, r0 = _span(a, top, L.h_in, s, L.h_out)
-        for b in range(L.f):
-            j0, j1, c0 = _span(b, left, L.w_in, s, L.w_out)
-            if i1 > i0 and j1 > j0:
-                rows = slice(r0 // s, r0 // s + i1 - i0)
-                cols = slice(c0 // s, c0 // s + j1 - j0)
-                parts[r0 % s][c0 % s][:, :, rows, cols] += dQ[:, a, b, :, i0:i1, j0:j1]
-    if s > 1:
-        for pa in range(s):
-            for pb in range(s):
-                dqT[:, :, pa::s, pb::s] = parts[pa][pb]
-    return dq
-
-
-def _scatter_windows(dcols, shape, L):
-    """col2im for the window matrix layout; returns the gradient on the *unpadded* input."""
-    d6 = dcols.reshape(L.n_b, L.h_out, L.w_out, L.ch_in, L.f, L.f).transpose(0, 3, 1, 2, 4, 5)
-    dq_bar = np.zeros(shape, dtype=dcols.dtype)
-    hs, ws = L.s * (L.h_out - 1) + 1, L.s * (L.w_out - 1) + 1
-    for a in range(L.f):  # a loop over the f x f filter offsets only
-        for b in range(L.f):
-            dq_bar[:, :, a : a + hs : L.s, b : b + ws : L.s] += d6[..., a, b]
-    return _unpad(dq_bar, L.pads)
+    chunks.run(work, L, q.dtype, workspace=workspace, threads=threads, consume=consume)
+    dW = np.ascontiguousarray(dWt.reshape(L.ch_in, L.f, L.f, L.ch_out).transpose(0, 3, 1, 2))
+    return dq, dW, dz.sum(axis=(0, 2, 3))  # db: eq. (16)
 
 
 def input_gradient_col2im(dz, q, W, s=1, h_out="valid", *, padding=None):
@@ -198,12 +206,9 @@ def input_gradient_col2im(dz, q, W, s=1, h_out="valid", *, padding=None):
     -------
     dq : ndarray, shape (n_b, ch_in, h_in, w_in)
     """
-    q, W, _, L = prepare(q, W, None, s, h_out, padding)
-    dz = _check_dz(dz, L).astype(q.dtype, copy=False)
-    (t, b), (l, r) = L.pads
-    shape = (L.n_b, L.ch_in, L.h_in + t + b, L.w_in + l + r)
-    dz_mat = dz.transpose(0, 2, 3, 1).reshape(-1, L.ch_out)
-    return _scatter_windows(dz_mat @ filter_matrix(W).T, shape, L)
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    dZ = dz.transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
+    return col2im(filter_matrix(W) @ dZ, q.shape, L.f, L.s, L.pads)
 
 
 def dilated_padded_dz(dz, L):
@@ -211,10 +216,9 @@ def dilated_padded_dz(dz, L):
 
     Returns an array of shape ``(n_b, ch_out, h_in + f - 1, w_in + f - 1)``.
     """
-    (top, _), (left, _) = L.pads
     pads = (
-        backward_padding(L.h_in, L.f, L.s, L.h_out, top),
-        backward_padding(L.w_in, L.f, L.s, L.w_out, left),
+        backward_padding(L.h_in, L.f, L.s, L.h_out, L.top),
+        backward_padding(L.w_in, L.f, L.s, L.w_out, L.left),
     )
     return pad(dilate(dz, L.s), pads)
 
@@ -237,8 +241,7 @@ def input_gradient_rot180(dz, q, W, s=1, h_out="valid", *, padding=None):
     -------
     dq : ndarray, shape (n_b, ch_in, h_in, w_in)
     """
-    q, W, _, L = prepare(q, W, None, s, h_out, padding)
-    dz = _check_dz(dz, L).astype(q.dtype, copy=False)
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
     win = windows(dilated_padded_dz(dz, L), L.f, 1)  # (n_b, ch_out, h_in, w_in, f, f)
     dq = np.tensordot(win, rot180(W), axes=([1, 4, 5], [1, 2, 3]))  # (n_b, h_in, w_in, ch_in)
     return np.ascontiguousarray(dq.transpose(0, 3, 1, 2))
@@ -255,8 +258,7 @@ def filter_gradient_dilated(dz, q, W, s=1, h_out="valid", *, padding=None):
     -------
     dW : ndarray, shape (ch_in, ch_out, f, f)
     """
-    q, W, _, L = prepare(q, W, None, s, h_out, padding)
-    dz = _check_dz(dz, L).astype(q.dtype, copy=False)
+    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
     dz_hat = dilate(dz, L.s)
     hs, ws = dz_hat.shape[-2:]
     q_bar = pad(q, L.pads)[:, :, : hs + L.f - 1, : ws + L.f - 1]  # drop rows no window reads

@@ -2,7 +2,13 @@
 
 - ``dilate``: the dilated differential of eqs. (15) and (29);
 - ``rot180``: the rotated filter of eqs. (22) and (27)-(29);
-- ``im2col``: the window tensor of eqs. (31)-(34); ``col2im`` scatters it back (its adjoint).
+- ``windows``: a strided view of every window of eq. (31), no copy;
+- ``im2col``: the window matrix of eqs. (31)-(34), one column per output pixel, gathered from
+  the unpadded input; ``col2im`` scatters such a matrix back onto the input (its adjoint).
+
+``im2col`` and ``col2im`` are the one gather and the one scatter of ``convlib``: the forward
+and backward passes call them chunk by chunk (``rows=``, ``out=``), the chapters and tests
+call them whole.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validate import check_int
+from .padding import pad_sides
 
 
 def dilate(x, s: int):
@@ -96,58 +103,230 @@ def windows(q_bar, f: int, s: int = 1):
     return view[..., ::s, ::s, :, :]
 
 
-def im2col(q_bar, f: int, s: int = 1):
-    """The tensor of eq. (34): every window of eq. (31), vectorized as in eq. (32).
+def _out_size(n: int, before: int, after: int, f: int, s: int, axis: str) -> int:
+    padded = n + before + after
+    if padded < f:
+        raise ValueError(
+            f"the filter (f={f}) is bigger than the padded input along the {axis}: "
+            f"{n} + {before} + {after} = {padded}"
+        )
+    return (padded - f) // s + 1
+
+
+def _span(a: int, before: int, n_in: int, s: int, n_out: int):
+    """Output indices ``i0 <= i < i1`` whose input index ``i s + a - before`` is in the image.
+
+    Returns ``(i0, i1, r0)`` with ``r0 = i0 s + a - before`` the first input index read; the
+    other output indices read padding zeros (eq. 8), or nothing is read when ``i1 == i0``.
+    """
+    i0 = max(0, -((a - before) // s))
+    i1 = max(i0, min(n_out, (n_in - 1 + before - a) // s + 1))
+    return i0, i1, i0 * s + a - before
+
+
+def input_rows(h_in: int, f: int, s: int, top: int, rows) -> tuple[int, int]:
+    """The input rows ``[r_lo, r_hi)`` that the output rows ``rows = (i0, i1)`` read.
+
+    Output row ``i`` reads padded rows ``i s ... i s + f - 1``, i.e. input rows
+    ``i s - top ... i s - top + f - 1`` (eq. 6 with eq. 8), clipped to the image.
+    """
+    i0, i1 = rows
+    return max(0, min(h_in, i0 * s - top)), max(0, min(h_in, (i1 - 1) * s - top + f))
+
+
+class _Geometry:
+    """Sizes shared by :func:`im2col` and :func:`col2im` (checked once)."""
+
+    def __init__(self, shape, f, s, pads, rows):
+        if len(shape) != 4:
+            raise ValueError(f"q must be 4-D (n_b, ch_in, h_in, w_in); got shape {tuple(shape)}")
+        self.f, self.s = check_int(f, "f", 1), check_int(s, "s", 1)
+        self.n_b, self.ch_in, self.h_in, self.w_in = (int(n) for n in shape)
+        (self.top, bottom), (self.left, right) = pad_sides(pads, "pads")
+        self.h_out = _out_size(self.h_in, self.top, bottom, self.f, self.s, "height")
+        self.w_out = _out_size(self.w_in, self.left, right, self.f, self.s, "width")
+        i_lo, i_hi = (0, self.h_out) if rows is None else (int(r) for r in rows)
+        if not 0 <= i_lo < i_hi <= self.h_out:
+            raise ValueError(
+                f"rows must be (i0, i1) with 0 <= i0 < i1 <= h_out={self.h_out}; got {rows!r}"
+            )
+        self.i_lo, self.i_hi = i_lo, i_hi
+        self.r_lo, self.r_hi = (0, self.h_in) if rows is None else input_rows(
+            self.h_in, self.f, self.s, self.top, (i_lo, i_hi))
+        self.shape6 = (self.ch_in, self.f, self.f, self.n_b, i_hi - i_lo, self.w_out)
+
+    def offsets(self):
+        """For each filter offset ``(a, b)``: the output block that reads the image, and where.
+
+        Yields ``a, b, (i0, i1), (j0, j1), (r, c)``: output rows ``i0:i1`` (relative to the
+        first row of the band) and columns ``j0:j1`` read input rows ``r, r + s, ...`` (relative
+        to ``r_lo``) and columns ``c, c + s, ...``. Entries outside the block read padding.
+        """
+        s = self.s
+        for a in range(self.f):
+            i0, i1, r0 = _span(a, self.top, self.h_in, s, self.h_out)
+            lo, hi = max(i0, self.i_lo), min(i1, self.i_hi)
+            r = r0 + (lo - i0) * s - self.r_lo
+            for b in range(self.f):
+                j0, j1, c0 = _span(b, self.left, self.w_in, s, self.w_out)
+                yield a, b, (lo - self.i_lo, max(lo, hi) - self.i_lo), (j0, j1), (r, c0)
+
+
+def _buffer(out, shape, dtype, name):
+    size = int(np.prod(shape))
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if out.dtype != dtype or out.size < size or not out.flags.c_contiguous:
+        raise ValueError(
+            f"{name} must be a C-contiguous {np.dtype(dtype)} array with at least {size} "
+            f"entries; got {out.dtype} with {out.size} entries"
+        )
+    return out.reshape(-1)[:size].reshape(shape)
+
+
+def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
+    """The window matrix of eq. (34), one column per output pixel, gathered from ``q``.
+
+    Column ``(n, i, j)`` holds the window of eq. (31) that output pixel ``(i, j)`` of image
+    ``n`` reads, flattened as in eq. (32), channel after channel:
+
+    ``Q[(mu, a, b), (n, i, j)] == q_bar[n, mu, i s + a, j s + b]``,
+
+    with ``q_bar`` the input padded by ``pads`` (eq. 8). This is the transpose of the notes'
+    tensor of eq. (34), reshaped to a matrix: ``Q.reshape(ch_in, f * f, n_b, h_out * w_out)
+    .transpose(2, 0, 3, 1)`` is eq. (34)'s ``(n_b, ch_in, h_out w_out, f^2)``. In this layout
+    the forward pass is one matrix product, ``z = W^T Q`` (eq. 35). ``q_bar`` itself is never
+    made: one slice copy per filter offset fills the matrix, and the entries that fall on
+    padding are set to zero. For ``s > 1`` the slices come from the polyphase components of
+    ``q`` that the offsets read (at most ``min(f, s)^2`` of them, never ``s^2``).
 
     Parameters
     ----------
-    q_bar : ndarray, shape (n_b, ch_in, H, W)
-        Padded input.
+    q : ndarray, shape (n_b, ch_in, h_in, w_in)
+        The unpadded input.
     f, s : int
         Filter width and stride.
+    pads : int, (p_h, p_w) or ((top, bottom), (left, right))
+        Padding as in :func:`convlib.pad`; negative amounts crop.
+    rows : (i0, i1), optional, keyword-only
+        Only the output rows ``i0 <= i < i1`` (the forward pass works in bands of rows when one
+        image is large).
+    out : ndarray, optional, keyword-only
+        A C-contiguous buffer of ``q``'s dtype with enough entries, to fill instead of a new
+        array (the workspace of the chunked forward and backward passes).
 
     Returns
     -------
-    Q : ndarray, shape (n_b, ch_in, h_out * w_out, f * f)
-        ``Q[n, mu, i * w_out + j, a * f + b] == q_bar[n, mu, i * s + a, j * s + b]``.
-        Built from a stride-tricks view of ``q_bar``; the one copy is made by the reshape.
+    Q : ndarray, shape (ch_in f^2, n_b h_out w_out)
+        (``h_out`` replaced by ``i1 - i0`` when ``rows`` is given.)
+
+    Examples
+    --------
+    >>> q = np.arange(16.).reshape(1, 1, 4, 4)
+    >>> im2col(q, 2, 2)          # four 2 x 2 windows, one per column
+    array([[ 0.,  2.,  8., 10.],
+           [ 1.,  3.,  9., 11.],
+           [ 4.,  6., 12., 14.],
+           [ 5.,  7., 13., 15.]])
     """
-    view = windows(q_bar, f, s)
-    *lead, ho, wo, _, _ = view.shape
-    return view.reshape(*lead, ho * wo, f * f)
+    q = np.asarray(q)
+    g = _Geometry(q.shape, f, s, pads, rows)
+    Q = _buffer(out, g.shape6, q.dtype, "out")
+    src = q.transpose(1, 0, 2, 3)[:, :, g.r_lo : g.r_hi]  # (ch_in, n_b, rows read, w_in)
+    phases = _Phases(src, g.s)
+    for a, b, (i0, i1), (j0, j1), (r, c) in g.offsets():
+        dst = Q[:, a, b]  # (ch_in, n_b, rows, w_out)
+        dst[:, :, :i0] = 0
+        dst[:, :, i1:] = 0
+        dst[:, :, i0:i1, :j0] = 0
+        dst[:, :, i0:i1, j1:] = 0
+        if i1 > i0 and j1 > j0:
+            part = phases[r % g.s, c % g.s]
+            dst[:, :, i0:i1, j0:j1] = part[
+                :, :, r // g.s : r // g.s + i1 - i0, c // g.s : c // g.s + j1 - j0
+            ]
+    return Q.reshape(g.ch_in * g.f * g.f, -1)
 
 
-def col2im(Q, shape, f: int, s: int = 1):
-    """Scatter-add windows back into an image: the adjoint of :func:`im2col`.
+def col2im(dQ, shape, f: int, s: int = 1, pads=0, *, rows=None, out=None):
+    """Scatter-add a window matrix back onto the input: the adjoint of :func:`im2col`.
 
-    Every entry of ``Q`` is added to the pixel of ``q_bar`` it was read from, so
-    ``<im2col(x), Q> == <x, col2im(Q)>``. Where windows overlap (``s < f``) the
-    contributions add up; pixels no window reads stay zero.
+    Every entry of ``dQ`` is added to the input pixel it would have been read from, so
+    ``<im2col(x), Y> == <x, col2im(Y)>`` for all ``x`` and ``Y``. Where windows overlap
+    (``s < f``) the contributions add up (never assign); entries that fall on padding are
+    dropped; input pixels no window reads stay zero. In the backward pass ``dQ = W dz`` is
+    the gradient of the windows, and this scatter turns it into ``dq`` (eq. 29).
 
     Parameters
     ----------
-    Q : ndarray, shape (n_b, ch_in, h_out * w_out, f * f)
+    dQ : ndarray, shape (ch_in f^2, n_b h_out w_out)
+        As returned by :func:`im2col`.
     shape : tuple
-        Shape of ``q_bar``, ``(n_b, ch_in, H, W)``.
-    f, s : int
-        Filter width and stride.
+        Shape of the unpadded input ``q``, ``(n_b, ch_in, h_in, w_in)``.
+    f, s, pads, rows
+        As in :func:`im2col`.
+    out : ndarray, optional, keyword-only
+        Array to add into, instead of a new zero array. With ``rows`` it covers only the input
+        rows those output rows read, ``input_rows(h_in, f, s, top, rows)``.
 
     Returns
     -------
-    ndarray, shape ``shape``
+    dq : ndarray, shape ``shape``
+        Or ``(n_b, ch_in, r_hi - r_lo, w_in)`` when ``rows`` is given.
+
+    Examples
+    --------
+    >>> x = np.arange(20.).reshape(1, 1, 4, 5)
+    >>> Y = np.ones((9, 6))
+    >>> bool(np.isclose(np.sum(im2col(x, 3, 1) * Y), np.sum(x * col2im(Y, x.shape, 3, 1))))
+    True
     """
-    Q = np.asarray(Q)
-    f = check_int(f, "f", 1)
-    s = check_int(s, "s", 1)
-    H, W = shape[-2:]
-    ho, wo = (H - f) // s + 1, (W - f) // s + 1
-    expected = tuple(shape[:-2]) + (ho * wo, f * f)
-    if Q.shape != expected:
-        raise ValueError(f"Q must have shape {expected} for q_bar of shape {shape}; got {Q.shape}")
-    Q6 = Q.reshape(tuple(shape[:-2]) + (ho, wo, f, f))
-    out = np.zeros(shape, dtype=Q.dtype)
-    # One strided add per filter offset; windows that overlap accumulate (never assign).
-    for a in range(f):
-        for b in range(f):
-            out[..., a : a + s * (ho - 1) + 1 : s, b : b + s * (wo - 1) + 1 : s] += Q6[..., a, b]
+    dQ = np.asarray(dQ)
+    g = _Geometry(shape, f, s, pads, rows)
+    size = int(np.prod(g.shape6))
+    if dQ.ndim != 2 or dQ.size != size or dQ.shape[0] != g.ch_in * g.f * g.f:
+        raise ValueError(
+            f"dQ must have shape {(g.ch_in * g.f * g.f, size // (g.ch_in * g.f * g.f))} for "
+            f"q of shape {tuple(shape)}; got {dQ.shape}"
+        )
+    dQ6 = dQ.reshape(g.shape6)
+    band = (g.n_b, g.ch_in, g.r_hi - g.r_lo, g.w_in)
+    if out is None:
+        out = np.zeros(band, dtype=dQ.dtype)
+    elif out.shape != band:
+        raise ValueError(f"out must have shape {band}; got {out.shape}")
+    dst = out.transpose(1, 0, 2, 3)  # a view: the adds below land in out
+    phases = _Phases(dst, g.s, accumulate=True)
+    for a, b, (i0, i1), (j0, j1), (r, c) in g.offsets():
+        if i1 > i0 and j1 > j0:
+            part = phases[r % g.s, c % g.s]
+            rows_, cols = slice(r // g.s, r // g.s + i1 - i0), slice(c // g.s, c // g.s + j1 - j0)
+            part[:, :, rows_, cols] += dQ6[:, a, b, :, i0:i1, j0:j1]
+    phases.flush()
     return out
+
+
+class _Phases:
+    """The ``s x s`` polyphase components of an array's last two axes, made when first used.
+
+    ``phases[pa, pb]`` is ``x[..., pa::s, pb::s]`` as a contiguous array: a window read with
+    stride ``s`` is then a plain slice of one component, which numpy copies and adds faster.
+    Only the components the filter offsets read are made (at most ``min(f, s)^2``). For
+    ``s = 1`` the only component is ``x`` itself. With ``accumulate=True`` the components
+    start at zero and :meth:`flush` adds them back into ``x``.
+    """
+
+    def __init__(self, x, s: int, accumulate: bool = False):
+        self.x, self.s, self.accumulate, self.made = x, s, accumulate, {}
+
+    def __getitem__(self, key):
+        if self.s == 1:
+            return self.x
+        if key not in self.made:
+            view = self.x[..., key[0] :: self.s, key[1] :: self.s]
+            self.made[key] = np.zeros_like(view) if self.accumulate else view.copy()
+        return self.made[key]
+
+    def flush(self):
+        for (pa, pb), part in self.made.items():
+            self.x[..., pa :: self.s, pb :: self.s] += part

@@ -7,6 +7,8 @@ Each image axis is treated on its own, so images may be rectangular.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._validate import MODES, check_int, pair
@@ -63,8 +65,18 @@ def split_padding(p: int) -> tuple[int, int]:
     return -(-p // 2), p // 2
 
 
+def full_size(h_in: int, f: int, s: int) -> int:
+    """The largest output size along one axis: every window overlaps the image (mode "full")."""
+    return (h_in + f - 2) // s + 1
+
+
 def resolve_h_out(h_in: int, w_in: int, f: int, s: int, h_out) -> tuple[int, int]:
-    """Turn the ``h_out`` argument (int, pair or mode) into ``(h_out, w_out)``."""
+    """Turn the ``h_out`` argument (int, pair or mode) into ``(h_out, w_out)``.
+
+    An output larger than the "full" size is refused: its last windows would read nothing but
+    the zeros of eq. (8), and eq. (7) would pad without bound (``h_out=10**5`` would ask for
+    terabytes).
+    """
     if isinstance(h_out, str):
         if h_out not in MODES:
             raise ValueError(
@@ -77,13 +89,23 @@ def resolve_h_out(h_in: int, w_in: int, f: int, s: int, h_out) -> tuple[int, int
             )
         return output_size(h_in, f, s, h_out), output_size(w_in, f, s, h_out)
     hh, ww = pair(h_out, "h_out")
-    return check_int(hh, "h_out", 1), check_int(ww, "h_out", 1)
+    sizes = check_int(hh, "h_out", 1), check_int(ww, "h_out", 1)
+    for size, n, axis in zip(sizes, (h_in, w_in), ("height", "width"), strict=True):
+        largest = full_size(n, f, s)
+        if size > largest:
+            raise ValueError(
+                f"h_out={h_out!r} is too large along the {axis}: with {axis} {n}, f={f} and "
+                f"s={s} at most {largest} windows overlap the image (the 'full' size); more "
+                "would read only padding (eq. 7)"
+            )
+    return sizes
 
 
 def explicit_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
     """Normalise an explicit padding to ``((top, bottom), (left, right))``.
 
-    Accepts ``(top, bottom, left, right)`` or ``((top, bottom), (left, right))``.
+    Accepts ``(top, bottom, left, right)`` or ``((top, bottom), (left, right))``, as sequences
+    or integer arrays.
     """
     flat = np.asarray(padding, dtype=object).ravel().tolist()
     if len(flat) != 4:
@@ -97,35 +119,76 @@ def explicit_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
     return (t, b), (l, r)
 
 
-def layer_geometry(shape, f: int, s: int, h_out, padding=None):
-    """Output size and per-side padding of a layer.
+@dataclass(frozen=True)
+class Layer:
+    """The geometry of one layer, unpacked into the notes' symbols.
+
+    ``pads`` is ``((top, bottom), (left, right))``, the zeros added on each side of the input
+    (eq. 8, or an explicit padding); negative entries crop.
+    """
+
+    n_b: int
+    ch_in: int
+    ch_out: int
+    h_in: int
+    w_in: int
+    f: int
+    s: int
+    h_out: int
+    w_out: int
+    pads: tuple
+
+    @property
+    def top(self) -> int:
+        return self.pads[0][0]
+
+    @property
+    def left(self) -> int:
+        return self.pads[1][0]
+
+
+def layer_geometry(
+    h_in: int, w_in: int, f: int, s: int = 1, h_out="valid", padding=None, *,
+    n_b: int = 1, ch_in: int = 1, ch_out: int = 1,
+) -> Layer:
+    """Output size and per-side padding of a layer: eqs. (7)-(8) of the notes.
 
     Parameters
     ----------
-    shape : tuple
-        Shape of ``q``, ``(n_b, ch_in, h_in, w_in)``.
+    h_in, w_in : int
+        Input height and width.
     f, s : int
         Filter width and stride.
-    h_out : int, pair or {"valid", "same", "full"}
-        Output size, from which eq. (7) gives the padding; ignored (must be "valid" or equal
-        to the result) when ``padding`` is given.
-    padding : None or 4 ints
-        Explicit ``(top, bottom, left, right)`` padding instead of the notes' split, for
-        PyTorch/TensorFlow conventions. Rows the last window does not reach stay unread.
+    h_out : int, (h_out, w_out) or {"valid", "same", "full"}
+        Output size, from which eq. (7) gives the total padding, split by eq. (8); ignored
+        (must be "valid" or equal to the result) when ``padding`` is given.
+    padding : None or (top, bottom, left, right)
+        Explicit padding instead of the notes' split, for PyTorch/TensorFlow conventions.
+        Rows the last window does not reach stay unread.
+    n_b, ch_in, ch_out : int, keyword-only
+        Batch size and channels, recorded in the result.
 
     Returns
     -------
-    (h_out, w_out), ((top, bottom), (left, right))
+    Layer
+
+    Examples
+    --------
+    >>> L = layer_geometry(7, 6, 3, 2, "same")
+    >>> (L.h_out, L.w_out), L.pads
+    ((4, 3), ((1, 1), (1, 0)))
     """
-    s = check_int(s, "s", 1)
-    h_in, w_in = shape[2], shape[3]
+    h_in, w_in = check_int(h_in, "h_in", 1), check_int(w_in, "w_in", 1)
+    f, s = check_int(f, "f", 1), check_int(s, "s", 1)
+    counts = (check_int(n_b, "n_b", 1), check_int(ch_in, "ch_in", 1),
+              check_int(ch_out, "ch_out", 1))
     if padding is None:
         ho, wo = resolve_h_out(h_in, w_in, f, s, h_out)
         pads = (
             split_padding(padding_amount(h_in, f, s, ho)),
             split_padding(padding_amount(w_in, f, s, wo)),
         )
-        return (ho, wo), pads
+        return Layer(*counts, h_in, w_in, f, s, ho, wo, pads)
     pads = explicit_padding(padding)
     sizes = []
     for n, (before, after), axis in zip((h_in, w_in), pads, ("height", "width"), strict=True):
@@ -142,7 +205,29 @@ def layer_geometry(shape, f: int, s: int, h_out, padding=None):
                 f"h_out={h_out!r} contradicts padding={padding!r}, which gives "
                 f"(h_out, w_out)={tuple(sizes)}; pass only one of them"
             )
-    return tuple(sizes), pads
+    return Layer(*counts, h_in, w_in, f, s, *sizes, pads)
+
+
+def pad_sides(p, name: str = "p") -> tuple[tuple[int, int], tuple[int, int]]:
+    """A padding argument as ``((top, bottom), (left, right))``.
+
+    An int or an ``(p_h, p_w)`` pair is a *total* per axis, split by eq. (8); a pair of pairs
+    (sequences or a 2 x 2 integer array) gives each side explicitly.
+    """
+    if isinstance(p, np.ndarray) and p.shape == (2, 2):
+        p = p.tolist()
+    if isinstance(p, (tuple, list)) and len(p) == 2 and all(
+        isinstance(v, (tuple, list, np.ndarray)) for v in p
+    ):
+        (t, b), (l, r) = ([_amount(x, name) for x in pair(v, name)] for v in p)
+        return (t, b), (l, r)
+    ph, pw = pair(p, name)
+    return split_padding(_amount(ph, name)), split_padding(_amount(pw, name))
+
+
+def _amount(value, name: str) -> int:
+    """A padding amount: an integer, negative to crop."""
+    return check_int(value, name, -(10**9))
 
 
 def pad(q, p):
@@ -176,13 +261,7 @@ def pad(q, p):
     q = np.asarray(q)
     if q.ndim < 2:
         raise ValueError(f"q must have at least 2 axes (h, w); got shape {q.shape}")
-    if isinstance(p, (tuple, list)) and len(p) == 2 and all(
-        isinstance(v, (tuple, list)) for v in p
-    ):
-        sides = [tuple(int(x) for x in v) for v in p]
-    else:
-        ph, pw = pair(p, "p")
-        sides = [split_padding(int(ph)), split_padding(int(pw))]
+    sides = pad_sides(p)
     grow = [(max(a, 0), max(b, 0)) for a, b in sides]
     out = np.pad(q, [(0, 0)] * (q.ndim - 2) + grow)
     h, w = out.shape[-2:]

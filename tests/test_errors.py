@@ -92,7 +92,7 @@ def test_non_square_filter(call):
 
 @layer_functions
 def test_empty_filters(call):
-    with pytest.raises(ValueError, match=r"W must have f >= 1 and ch_out >= 1"):
+    with pytest.raises(ValueError, match=r"W must have f >= 1, ch_out >= 1 and ch_in >= 1"):
         call(W=np.zeros((3, 0, 3, 3)))
 
 

@@ -9,6 +9,7 @@ import convlib
 from convlib import (
     activate,
     bias_gradient,
+    bias_gradient_naive,
     check,
     col2im,
     conv_backward,
@@ -18,9 +19,12 @@ from convlib import (
     dilate,
     dilated_padded_dz,
     filter_gradient_dilated,
+    filter_gradient_naive,
     im2col,
     input_gradient_col2im,
+    input_gradient_naive,
     input_gradient_rot180,
+    input_rows,
     layer_geometry,
     numerical_gradient,
     output_error,
@@ -57,13 +61,13 @@ def _calls(case, q, W, b, dz):
     """Every public function of convlib, called on one case's arrays."""
     (ho, wo), pads = case_geometry(case)
     layer = prepare(q, W, b, **case.kwargs)[3]
-    q_bar = pad(q, pads)
     z = conv_forward(q, W, b, **case.kwargs)
-    (Q,) = _frozen(im2col(q_bar, case.f, case.s))
+    (Q,) = _frozen(im2col(q, case.f, case.s, pads))
     Q_before = Q.copy()
 
     def col2im_keeps_Q():
-        col2im(Q, q_bar.shape, case.f, case.s)
+        col2im(Q, q.shape, case.f, case.s, pads)
+        col2im(Q[:, : Q.shape[1] // ho], q.shape, case.f, case.s, pads, rows=(0, 1))
         np.testing.assert_array_equal(Q, Q_before)
 
     return {
@@ -77,15 +81,21 @@ def _calls(case, q, W, b, dz):
         "bias_gradient": lambda: bias_gradient(dz),
         "dilated_padded_dz": lambda: dilated_padded_dz(dz, layer),
         "prepare": lambda: prepare(q, W, b, **case.kwargs),
-        "layer_geometry": lambda: layer_geometry(q.shape, case.f, case.s, case.h_out,
-                                                 case.padding),
+        "layer_geometry": lambda: layer_geometry(q.shape[2], q.shape[3], case.f, case.s,
+                                                 case.h_out, case.padding),
         "pad": lambda: pad(q, pads),
         "pad_int": lambda: pad(q, 3),
         "pad_negative": lambda: pad(q, -1),
         "dilate": lambda: dilate(dz, case.s),
         "rot180": lambda: rot180(W),
         "windows": lambda: windows(q, case.f, case.s),
-        "im2col": lambda: im2col(q_bar, case.f, case.s),
+        "im2col": lambda: im2col(q, case.f, case.s, pads),
+        "input_rows": lambda: input_rows(case.h_in, case.f, case.s, pads[0][0], (0, ho)),
+        "filter_gradient_naive": lambda: filter_gradient_naive(dz, q, W, **case.kwargs),
+        "input_gradient_naive": lambda: input_gradient_naive(dz, q, W, **case.kwargs),
+        "bias_gradient_naive": lambda: bias_gradient_naive(dz),
+        "conv_forward_chunked": lambda: conv_forward(q, W, b, **case.kwargs, workspace=64),
+        "conv_backward_chunked": lambda: conv_backward(dz, q, W, **case.kwargs, workspace=64),
         "col2im": col2im_keeps_Q,
         "activate": lambda: [activate(z, n) for n in convlib.ACTIVATIONS],
         "output_error": lambda: [output_error(dz, z, n) for n in convlib.ACTIVATIONS],
@@ -200,7 +210,7 @@ def test_lists_are_accepted():
 def test_every_public_function_is_called_above():
     """A new public function must join ``_calls`` (or this list of ones that take no array)."""
     scalars_only = {"output_size", "padding_amount", "split_padding", "backward_padding"}
-    not_functions = {"ACTIVATIONS", "Layer"}
+    not_functions = {"ACTIVATIONS", "Layer", "chunks"}
     covered = set(_calls(CASES[0], *CASES[0].arrays()))
     assert set(convlib.__all__) - not_functions - scalars_only <= covered
 

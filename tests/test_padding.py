@@ -100,21 +100,45 @@ def test_pad_crop_too_much():
 
 
 def test_layer_geometry_on_the_grid(case):
-    sizes, pads = layer_geometry(
-        (case.n_b, case.ch_in, case.h_in, case.w_in),
-        case.f,
-        case.s,
-        case.h_out,
-        case.padding,
-    )
-    assert (tuple(sizes), tuple(map(tuple, pads))) == case_geometry(case)
+    L = layer_geometry(case.h_in, case.w_in, case.f, case.s, case.h_out, case.padding,
+                       n_b=case.n_b, ch_in=case.ch_in, ch_out=case.ch_out)
+    assert ((L.h_out, L.w_out), L.pads) == case_geometry(case)
+    assert (L.n_b, L.ch_in, L.ch_out, L.h_in, L.w_in, L.f, L.s) == (
+        case.n_b, case.ch_in, case.ch_out, case.h_in, case.w_in, case.f, case.s)
+    assert (L.top, L.left) == (L.pads[0][0], L.pads[1][0])
 
 
 def test_layer_geometry_accepts_a_consistent_h_out_with_padding():
-    sizes, pads = layer_geometry((1, 1, 7, 7), 3, 2, (4, 4), (1, 1, 1, 1))
-    assert tuple(sizes) == (4, 4)
+    L = layer_geometry(7, 7, 3, 2, (4, 4), (1, 1, 1, 1))
+    assert (L.h_out, L.w_out) == (4, 4)
     with pytest.raises(ValueError, match="h_out"):
-        layer_geometry((1, 1, 7, 7), 3, 2, 5, (1, 1, 1, 1))
+        layer_geometry(7, 7, 3, 2, 5, (1, 1, 1, 1))
+
+
+@pytest.mark.parametrize("h_out", [np.int64(3), np.array(3), np.array([3, 2]), [np.int32(3), 2]])
+def test_integer_arrays_are_accepted_wherever_lists_are(h_out):
+    L = layer_geometry(7, 6, 3, 2, h_out)
+    expected = (3, 3) if np.ndim(h_out) == 0 else (3, 2)
+    assert (L.h_out, L.w_out) == expected
+    P = layer_geometry(7, 6, 3, 2, padding=np.array([1, 1, 0, 1]))
+    assert P.pads == ((1, 1), (0, 1))
+    np.testing.assert_array_equal(pad(np.ones((2, 2)), np.array([[1, 0], [0, 1]])),
+                                  pad(np.ones((2, 2)), ((1, 0), (0, 1))))
+
+
+@pytest.mark.parametrize("h_out", [10**5, 10**40, (3, 10**5)])
+def test_absurd_h_out_is_refused_up_front(h_out):
+    """Beyond the 'full' size windows read only padding; refused before any allocation."""
+    with pytest.raises(ValueError, match=r"h_out=.* is too large along the (height|width)"):
+        layer_geometry(8, 8, 3, 1, h_out)
+
+
+def test_full_size_is_the_largest_accepted_h_out():
+    for h_in, f, s in itertools.product(range(1, 8), range(1, 5), range(1, 5)):
+        full = output_size(h_in, f, s, "full")
+        assert layer_geometry(h_in, h_in, f, s, full).h_out == full
+        with pytest.raises(ValueError, match="too large"):
+            layer_geometry(h_in, h_in, f, s, full + 1)
 
 
 def test_backward_padding_sums_to_2f_minus_2_minus_p():

@@ -1,0 +1,179 @@
+"""Bounded memory and every core: the vectorized passes work chunk by chunk.
+
+The window matrix of eq. (34) is ``f^2`` times larger than the input (``ch_in f^2`` rows, one
+column per output pixel). Built whole, a 2048 x 2048 image with ``f = 7`` needs 50 times the
+image's memory. So :func:`convlib.conv_forward` and :func:`convlib.conv_backward` build it one
+*chunk* at a time, a few images or (for one large image) a band of output rows, into a reused
+buffer: the extra memory is a workspace of bounded size plus the outputs. Caffe's
+convolution layer does im2col one image at a time for the same reason.
+
+Chunks run on a small thread pool. numpy releases the GIL in its copies and its matrix
+products, so the gather (im2col), the product and the scatter (col2im) of different chunks
+run at the same time; inside a chunk the BLAS is limited to one thread (threadpoolctl), so
+the threads do not compete with the BLAS's own.
+
+Determinism: where the chunks fall depends on the sizes and the workspace only, never on the
+number of threads; the partial sums of ``dW`` are added in chunk order, and overlapping bands
+of ``dq`` too. The results are therefore bit-for-bit the same for any ``threads``.
+
+Settings (module attributes, overridable per call by ``workspace=`` and ``threads=``):
+
+- ``WORKSPACE``: bytes of window matrices alive at once, 64 MiB by default;
+- ``CHUNK``: the target size of one chunk's window matrix, 4 MiB by default (a chunk is never
+  smaller than one output row of one image);
+- ``THREADS``: ``None`` means the cores this process may use.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_int
+
+WORKSPACE = 64 * 2**20
+CHUNK = 4 * 2**20
+THREADS = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Images ``n0 <= n < n1`` and, of those, output rows ``i0 <= i < i1``."""
+
+    n0: int
+    n1: int
+    i0: int
+    i1: int
+    whole: bool  # all output rows of its images
+
+
+def cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def plan(L, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
+    """Cut the layer ``L`` into chunks; returns them and how many may be alive at once.
+
+    A chunk's window matrix has ``ch_in f^2`` rows and one column per output pixel it covers.
+    Whole images are grouped while their matrix stays under ``CHUNK`` (and the workspace);
+    an image larger than that is cut into bands of output rows.
+    """
+    workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
+    target = max(1, min(CHUNK, workspace))
+    row = L.ch_in * L.f * L.f * L.w_out * itemsize  # the matrix of one output row
+    image = row * L.h_out
+    if image <= target:
+        per = max(1, target // image)
+        chunks = [Chunk(n, min(n + per, L.n_b), 0, L.h_out, True) for n in range(0, L.n_b, per)]
+        size = min(per, L.n_b) * image
+    else:
+        per = max(1, target // row)
+        chunks = [
+            Chunk(n, n + 1, i, min(i + per, L.h_out), False)
+            for n in range(L.n_b)
+            for i in range(0, L.h_out, per)
+        ]
+        size = min(per, L.h_out) * row
+    return chunks, max(1, workspace // size)
+
+
+def _threads(threads) -> int:
+    if threads is None:
+        threads = THREADS if THREADS is not None else cores()
+    return check_int(threads, "threads", 1)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+_controller = None
+
+
+def _executor(n: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < n:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix="convlib"), n
+        return _pool
+
+
+def blas_one_thread():
+    """A context in which the BLAS runs on one thread (threadpoolctl), if it can be told."""
+    global _controller
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return nullcontext()
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+def run(work, L, dtype, *, workspace=None, threads=None, consume=None):
+    """Call ``work(chunk, buffer)`` for every chunk of the layer ``L``, in threads.
+
+    ``buffer`` is a reused flat array large enough for the chunk's window matrix. Results are
+    passed to ``consume(chunk, result)`` in chunk order, in the calling thread, with at most as
+    many results waiting as there are buffers; ``run`` returns nothing. With one chunk, the
+    work runs right here with the BLAS as it is configured.
+    """
+    dtype = np.dtype(dtype)
+    n_threads = _threads(threads)
+    chunks, slots = plan(L, dtype.itemsize, workspace)
+    consume = consume or (lambda chunk, result: None)
+    length = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * L.w_out
+    length *= L.ch_in * L.f * L.f
+    if len(chunks) == 1:
+        consume(chunks[0], work(chunks[0], np.empty(length, dtype=dtype)))
+        return
+    workers = max(1, min(n_threads, slots, len(chunks)))
+    buffers: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(workers):
+        buffers.put(None)  # allocated when first needed
+
+    def task(chunk):
+        buf = buffers.get()
+        if buf is None:
+            buf = np.empty(length, dtype=dtype)
+        try:
+            return work(chunk, buf)
+        finally:
+            buffers.put(buf)
+
+    with blas_one_thread():
+        if workers == 1:
+            for chunk in chunks:
+                consume(chunk, task(chunk))
+            return
+        pool = _executor(workers)
+        pending: deque = deque()
+        for chunk in chunks:
+            if len(pending) == workers:
+                done = pending.popleft()
+                consume(done[0], done[1].result())
+            pending.append((chunk, pool.submit(task, chunk)))
+        while pending:
+            done = pending.popleft()
+            consume(done[0], done[1].result())
+
+
+def workspace_bytes(L, itemsize: int, workspace=None, threads=None) -> int:
+    """The bytes of window matrices :func:`run` keeps alive at most, for the record."""
+    chunks, slots = plan(L, itemsize, workspace)
+    per = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * L.w_out * L.ch_in * L.f ** 2
+    alive = 1 if len(chunks) == 1 else min(_threads(threads), slots, len(chunks))
+    return math.prod((per, itemsize, alive))
