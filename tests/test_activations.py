@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from cases import CASES
-from reference import finite_differences, rel_error
+from reference import assert_same, finite_differences, rel_error
 
 from convlib import ACTIVATIONS, activate, conv_backward, conv_forward, output_error
 
@@ -43,7 +43,7 @@ def test_output_error_matches_finite_differences(name):
     z, dq = _z_and_dq()
     dz = output_error(dq, z, name)
     numeric = finite_differences(lambda x: np.sum(dq * activate(x, name)), z)
-    assert rel_error(dz, numeric) < 1e-7
+    assert_same(dz, numeric, name, rtol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu"])
@@ -79,12 +79,6 @@ def test_dtypes_are_kept(name, dtype):
     assert output_error(dq, z, name).dtype == dtype
 
 
-def _norm_rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||): the error of the gradient as a whole vector."""
-    denominator = np.linalg.norm(a) + np.linalg.norm(b)
-    return np.linalg.norm(a - b) / denominator if denominator else 0.0  # both zero: agree
-
-
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("some_case", CASES[1::6], ids=[c.id for c in CASES[1::6]])
 def test_layer_with_activation_matches_finite_differences(some_case, name):
@@ -108,6 +102,6 @@ def test_layer_with_activation_matches_finite_differences(some_case, name):
     def loss(q_, W_, b_):
         return np.sum(G * activate(conv_forward(q_, W_, b_, **case.kwargs), name))
 
-    assert _norm_rel_error(dq, finite_differences(lambda x: loss(x, W, b), q)) < 1e-8
-    assert _norm_rel_error(dW, finite_differences(lambda x: loss(q, x, b), W)) < 1e-8
-    assert _norm_rel_error(db, finite_differences(lambda x: loss(q, W, x), b)) < 1e-8
+    assert_same(dq, finite_differences(lambda x: loss(x, W, b), q), "dq", 1e-8, norm=True)
+    assert_same(dW, finite_differences(lambda x: loss(q, x, b), W), "dW", 1e-8, norm=True)
+    assert_same(db, finite_differences(lambda x: loss(q, W, x), b), "db", 1e-8, norm=True)

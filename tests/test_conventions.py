@@ -1,6 +1,7 @@
 """Padding conventions: the notes (eqs. 7-8), PyTorch ``padding=k``/``"same"`` and TensorFlow
-``'SAME'``/``'VALID'``, each written here from its definition, reproduced by ``convlib`` with
-an explicit ``padding=(top, bottom, left, right)``, forward and backward.
+``'SAME'``/``'VALID'``, each written from its definition (the frameworks' here, the notes' and
+the layer's loops in ``tests/reference.py``), reproduced by ``convlib`` with an explicit
+``padding=(top, bottom, left, right)``, forward and backward.
 
 The chapter ``chapters/conventions.ipynb`` shows the same facts; these tests pin them down on a
 grid of layers that includes even filters, odd padding, strides larger than the filter and rows
@@ -13,19 +14,20 @@ import math
 
 import numpy as np
 import pytest
+from reference import assert_same, backward_ref, eq7_padding, eq8_split, forward_ref, mode_size
 
 import convlib as cl
 from convlib.conventions import convention_padding, unread_rows
 
 # ----------------------------------------------------------------------------- definitions
-# One axis at a time: (h_in, f, s) -> (before, after, h_out). Written from the documentation
-# of each framework and from the notes, without convlib.
+# One axis at a time: (h_in, f, s) -> (before, after, h_out). The frameworks' rules are written
+# here from their documentation; the notes' rule, the padded input, the layer and its
+# gradient are the references of tests/reference.py (none of them uses convlib).
 
 
 def notes_rule(h, f, s, h_out):
     """Notes eq. 7 (total padding from h_out) and eq. 8 (ceil before, floor after)."""
-    p = s * (h_out - 1) + f - h
-    return math.ceil(p / 2), math.floor(p / 2), h_out
+    return (*eq8_split(eq7_padding(h, f, s, h_out)), h_out)
 
 
 def pytorch_rule(h, f, s, k):
@@ -52,47 +54,13 @@ def tf_valid_rule(h, f, s):
     return 0, 0, (h - f) // s + 1
 
 
-def pad_or_crop(x, top, bottom, left, right):
-    """Zero-pad positive amounts and crop negative ones, on the last two axes."""
-    grow = [(0, 0)] * (x.ndim - 2) + [(max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0))]
-    x = np.pad(x, grow)
-    H, W = x.shape[-2:]
-    t, b, l, r = (max(-v, 0) for v in (top, bottom, left, right))
-    return x[..., t : H - b, l : W - r]
-
-
-def reference_forward(q, W, s, rows, cols):
-    """z[n, nu, i, j] = sum_{mu, a, b} q_bar[n, mu, i s + a, j s + b] W[mu, nu, a, b]."""
+def reference_layer(dz, q, W, s, rows, cols):
+    """z, dq, dW, db of the layer padded by ``rows`` and ``cols`` (each (before, after,
+    h_out)), from the loops of eq. (6) and its chain rule."""
     (top, bottom, h_out), (left, right, w_out) = rows, cols
-    q_bar = pad_or_crop(q, top, bottom, left, right)
-    f = W.shape[-1]
-    z = np.zeros((q.shape[0], W.shape[1], h_out, w_out))
-    for n, nu, i, j in itertools.product(*map(range, z.shape)):
-        for mu, a, b in itertools.product(range(W.shape[0]), range(f), range(f)):
-            z[n, nu, i, j] += q_bar[n, mu, i * s + a, j * s + b] * W[mu, nu, a, b]
-    return z
-
-
-def reference_backward(dz, q, W, s, rows, cols):
-    """The adjoint of reference_forward, as loops: every term of z sends dz back to its
-    two factors. Pixels of q that were cropped or never read receive nothing."""
-    (top, bottom, _), (left, right, _) = rows, cols
-    q_bar = pad_or_crop(q, top, bottom, left, right)
-    f = W.shape[-1]
-    dq_bar, dW = np.zeros_like(q_bar), np.zeros_like(W)
-    for n, nu, i, j in itertools.product(*map(range, dz.shape)):
-        for mu, a, b in itertools.product(range(W.shape[0]), range(f), range(f)):
-            dq_bar[n, mu, i * s + a, j * s + b] += dz[n, nu, i, j] * W[mu, nu, a, b]
-            dW[mu, nu, a, b] += dz[n, nu, i, j] * q_bar[n, mu, i * s + a, j * s + b]
-    # undo the padding: padded rows are dropped, cropped rows get a zero gradient
-    dq = pad_or_crop(dq_bar, -top, -bottom, -left, -right)
-    return dq, dW
-
-
-def rel_error(x, y):
-    """CS231n's relative error."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+    pads = ((top, bottom), (left, right))
+    z = forward_ref(q, W, np.zeros(W.shape[1]), s, (h_out, w_out), pads)
+    return (z, *backward_ref(dz, q, W, s, pads))
 
 
 TOL = 1e-12
@@ -113,9 +81,9 @@ GRID = [
 ]
 
 RULES = {
-    "notes-same": lambda h, f, s: notes_rule(h, f, s, math.ceil(h / s)),
-    "notes-valid": lambda h, f, s: notes_rule(h, f, s, (h - f) // s + 1),
-    "notes-full": lambda h, f, s: notes_rule(h, f, s, (h + f - 2) // s + 1),
+    "notes-same": lambda h, f, s: notes_rule(h, f, s, mode_size(h, f, s, "same")),
+    "notes-valid": lambda h, f, s: notes_rule(h, f, s, mode_size(h, f, s, "valid")),
+    "notes-full": lambda h, f, s: notes_rule(h, f, s, mode_size(h, f, s, "full")),
     "pytorch-0": lambda h, f, s: pytorch_rule(h, f, s, 0),
     "pytorch-1": lambda h, f, s: pytorch_rule(h, f, s, 1),
     "pytorch-2": lambda h, f, s: pytorch_rule(h, f, s, 2),
@@ -149,14 +117,12 @@ def test_convlib_explicit_padding_reproduces_the_convention(name, g):
     rows, cols, q, W, dz = layer(name, h, w, f, s, seed=sum(g))
     padding = (rows[0], rows[1], cols[0], cols[1])
     z = cl.conv_forward(q, W, np.zeros(3), s, padding=padding)
-    assert z.shape[2:] == (rows[2], cols[2])
-    assert rel_error(z, reference_forward(q, W, s, rows, cols)) < TOL
+    z_ref, dq_ref, dW_ref, db_ref = reference_layer(dz, q, W, s, rows, cols)
+    assert_same(z, z_ref, "z", TOL)
     dq, dW, db = cl.conv_backward(dz, q, W, s, padding=padding)
-    dq_ref, dW_ref = reference_backward(dz, q, W, s, rows, cols)
-    assert dq.shape == q.shape
-    assert rel_error(dq, dq_ref) < TOL
-    assert rel_error(dW, dW_ref) < TOL
-    assert rel_error(db, dz.sum(axis=(0, 2, 3))) < TOL
+    assert_same(dq, dq_ref, "dq", TOL)
+    assert_same(dW, dW_ref, "dW", TOL)
+    assert_same(db, db_ref, "db", TOL)
 
 
 @pytest.mark.parametrize("name, g", [c for c in CASES if c.values[0].startswith("notes")])
@@ -167,11 +133,11 @@ def test_the_notes_default_is_the_notes_rule(name, g):
     padding = (rows[0], rows[1], cols[0], cols[1])
     h_out = (rows[2], cols[2])
     z = cl.conv_forward(q, W, np.zeros(3), s, h_out)
-    assert rel_error(z, cl.conv_forward(q, W, np.zeros(3), s, padding=padding)) < TOL
+    assert_same(z, cl.conv_forward(q, W, np.zeros(3), s, padding=padding), "z", TOL)
     got = cl.conv_backward(dz, q, W, s, h_out)
     want = cl.conv_backward(dz, q, W, s, padding=padding)
-    for a, b in zip(got, want, strict=True):
-        assert rel_error(a, b) < TOL
+    for name_, a, b in zip(("dq", "dW", "db"), got, want, strict=True):
+        assert_same(a, b, name_, TOL)
 
 
 def all_layers(h_max=12, f_max=5, s_max=4):
@@ -291,13 +257,13 @@ def test_against_torch_conv2d(g, k):
     bt = torch.tensor(b, requires_grad=True)
     zt = torch.nn.functional.conv2d(qt, wt, bt, stride=s, padding=k)
     z = cl.conv_forward(q, W, b, s, padding=(k, k, k, k))
-    assert rel_error(z, zt.detach().numpy()) < 1e-10
+    assert_same(z, zt.detach().numpy(), "z")
     dz = rng.normal(size=z.shape)
     zt.backward(torch.tensor(dz))
     dq, dW, db = cl.conv_backward(dz, q, W, s, padding=(k, k, k, k))
-    assert rel_error(dq, qt.grad.numpy()) < 1e-10
-    assert rel_error(dW, wt.grad.numpy().transpose(1, 0, 2, 3)) < 1e-10
-    assert rel_error(db, bt.grad.numpy()) < 1e-10
+    assert_same(dq, qt.grad.numpy(), "dq")
+    assert_same(dW, wt.grad.numpy().transpose(1, 0, 2, 3), "dW")
+    assert_same(db, bt.grad.numpy(), "db")
 
 
 def test_against_torch_padding_same():
@@ -312,4 +278,4 @@ def test_against_torch_padding_same():
             torch.tensor(q), torch.tensor(W.transpose(1, 0, 2, 3).copy()), padding="same"
         )
         z = cl.conv_forward(q, W, np.zeros(3), 1, padding=(t, bt_, t, bt_))
-        assert rel_error(z, zt.numpy()) < 1e-10
+        assert_same(z, zt.numpy(), f"z, h={h}, f={f}")
