@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import inspect
 import json
 import math
@@ -85,6 +86,7 @@ FULL = {
     "block": 0.2,
     "naive_budget": 200_000,
     "memory_size": 2048,
+    "workspace_series": [2**k for k in (20, 22, 24, 26, 28)],  # bytes: 1 MiB ... 256 MiB
     "stride_cap": 10.0,
 }
 QUICK = {
@@ -92,11 +94,12 @@ QUICK = {
     "pause": 0.05,
     "block": 0.05,
     "naive_budget": 20_000,
-    "memory_size": 512,
+    "memory_size": 2048,
+    "workspace_series": [2**22],
     "stride_cap": 2.0,
 }
 MEMORY_F = 7
-WORKSPACE_SERIES = [2**k for k in (16, 18, 20, 22, 24, 26, 28)]  # bytes: 64 KiB ... 256 MiB
+MEMORY_GOAL_SIZE = 2048  # the goal of issue 8 point 1 is stated for this image
 STRIDE_IMAGE, STRIDE_F, STRIDE_S = 8, 3, (2000, 4000)
 THREAD_COUNTS = (1, 2)
 
@@ -142,18 +145,17 @@ def extra_kwargs(threads=None, workspace=None) -> dict:
     return kw
 
 
-def default_workspace():
-    """convlib's default workspace in bytes, if it exposes one (signature default or constant)."""
-    if supports(cl.conv_forward, "workspace"):
-        d = inspect.signature(cl.conv_forward).parameters["workspace"].default
-        if isinstance(d, int):
-            return d
-    for mod in (cl, getattr(cl, "forward", None), getattr(cl, "ops", None)):
-        for attr in ("WORKSPACE", "DEFAULT_WORKSPACE", "WORKSPACE_BYTES"):
-            v = getattr(mod, attr, None)
-            if isinstance(v, int):
-                return v
-    return None
+def convlib_defaults() -> dict:
+    """convlib's module-level chunking settings (``convlib.chunks``), where it has them.
+
+    ``WORKSPACE``: bytes of window matrices alive at once; ``CHUNK``: target bytes of one
+    chunk's window matrix; ``THREADS``: default thread count (None: the usable cores).
+    """
+    try:
+        chunks = importlib.import_module("convlib.chunks")
+    except ImportError:  # convlib before issue 8
+        chunks = None
+    return {k: getattr(chunks, k, None) for k in ("WORKSPACE", "CHUNK", "THREADS")}
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -359,6 +361,7 @@ def torch_candidates(torch, q, W, b, dz, s, pads) -> tuple[dict, dict]:
     info = {
         "version": torch.__version__,
         "num_threads": torch.get_num_threads(),
+        "num_interop_threads": torch.get_num_interop_threads(),
         "padding": "conv2d padding=" if symmetric else "F.pad inside the timed call",
         "max_abs_diff_vs_convlib": diffs,
     }
@@ -468,8 +471,12 @@ def traced_peak(fn) -> int:
     return int(peak)
 
 
-def memory_section(size: int, features: dict, rng) -> dict:
-    """Traced peak of conv_forward / conv_backward on one size x size float64 image, f = 7."""
+def memory_section(size: int, series, features: dict, rng) -> dict:
+    """Traced peak of conv_forward / conv_backward on one size x size float64 image, f = 7.
+
+    Once with convlib's default workspace, then for every ``workspace=`` in ``series``
+    (bytes) if this convlib takes the argument.
+    """
     q = rng.standard_normal((1, 1, size, size))
     W = rng.standard_normal((1, 1, MEMORY_F, MEMORY_F))
     b = np.zeros(1)
@@ -501,11 +508,11 @@ def memory_section(size: int, features: dict, rng) -> dict:
         "what": "tracemalloc peak of one call (numpy reports its buffers to tracemalloc), "
         "outputs included; seconds: one call each, without tracemalloc",
         "default": point(),
-        "workspace_default": default_workspace(),
+        "workspace_default": convlib_defaults()["WORKSPACE"],
         "workspace_series": None,
     }
     if features["workspace"]:
-        out["workspace_series"] = [point(w) for w in WORKSPACE_SERIES]
+        out["workspace_series"] = [point(w) for w in series]
     return out
 
 
@@ -661,12 +668,15 @@ def print_report(result, file=None) -> None:
         limit = TARGETS["memory_peak_over_input_max"]
         shape = "x".join(map(str, mem["shape_q"]))
         d = mem["default"]
+        goal = mem["shape_q"][2:] == [MEMORY_GOAL_SIZE] * 2
         for part in ("forward", "backward"):
             ratio = d[f"peak_{part}_bytes"] / q
-            s["verdicts"][f"memory peak {part} <= {limit:g}x input ({shape}, f={MEMORY_F})"] = (
-                ratio <= limit
-            )
+            if goal:
+                key = f"memory peak {part} <= {limit:g}x input ({shape}, f={MEMORY_F})"
+                s["verdicts"][key] = ratio <= limit
             print(f"memory: conv_{part} peak {ratio:.1f}x the input ({shape})", file=file)
+        if not goal:
+            print(f"  (no verdict: the goal is stated for {MEMORY_GOAL_SIZE}^2)", file=file)
         if mem["workspace_series"]:
             print("  workspace bytes -> peak fwd / bwd (x input), seconds fwd + bwd:", file=file)
             for p in mem["workspace_series"]:
@@ -711,7 +721,7 @@ def parse_args(argv):
         "--quick",
         action="store_true",
         help=f"smoke test: {QUICK['rounds']} rounds, short blocks and pauses, "
-        f"{QUICK['memory_size']}^2 memory image",
+        "a short workspace series",
     )
     p.add_argument("--cases", default=",".join(CASES), help="comma-separated, e.g. b,c")
     p.add_argument("--dtypes", default="float32,float64", help="comma-separated")
@@ -789,6 +799,7 @@ def main(argv=None):
             "seed": args.seed,
             "quick": args.quick,
             "convlib_supports": features,
+            "convlib_defaults": convlib_defaults(),
             "statistic": "median over rounds of (block time / calls per block); blocks of k "
             "calls (k from timeit autorange, scaled to block_seconds), one block per candidate "
             "per round, candidate order rotated every round, pause_seconds of sleep before "
@@ -820,7 +831,9 @@ def main(argv=None):
                     )
         if "memory" in sections:
             t0 = time.perf_counter()
-            result["memory"] = memory_section(cfg["memory_size"], features, rng)
+            result["memory"] = memory_section(
+                cfg["memory_size"], cfg["workspace_series"], features, rng
+            )
             if not features["workspace"]:
                 result["skipped"]["memory.workspace_series"] = "convlib has no workspace="
             print(f"  memory {time.perf_counter() - t0:.1f} s", flush=True)

@@ -141,8 +141,11 @@ def test_tiny_run_writes_the_json_chapter_6_reads(bench, tmp_path, monkeypatch, 
     # Tiny layers for every section: asymmetric "same" padding (s = 2) for the speed section.
     monkeypatch.setitem(bench.CASES, "a", (2, 2, 3, 6, 3, 2))
     monkeypatch.setitem(bench.CASES, "b", (2, 2, 3, 5, 3, 1))
-    monkeypatch.setattr(bench, "QUICK", {**bench.QUICK, "rounds": 1, "memory_size": 64})
-    monkeypatch.setattr(bench, "WORKSPACE_SERIES", [2**12, 2**16])
+    monkeypatch.setattr(
+        bench,
+        "QUICK",
+        {**bench.QUICK, "rounds": 1, "memory_size": 64, "workspace_series": [2**12, 2**16]},
+    )
     monkeypatch.setattr(bench, "STRIDE_S", (20, 40))
     out = tmp_path / "bench.json"
     bench.main(["--quick", "--cases", "a", "--dtypes", "float64", "--output", str(out)])
