@@ -565,11 +565,12 @@ def accuracy(net, x, y, batch_size=512):
     return float(np.mean(predict(net, x, batch_size).argmax(axis=1) == np.asarray(y)))
 
 
-def gradient_check(net, x, y, h=1e-5):
+def gradient_check(net, x, y, h=1e-5, keys=None):
     """Backprop against centered finite differences, one relative error per parameter.
 
     Runs one forward and backward pass of ``softmax_cross_entropy(net.forward(x), y)``, then
-    moves every entry of every parameter by ``+-h`` in turn. Use float64 parameters and input.
+    moves every entry of every parameter (or of those named in ``keys``) by ``+-h`` in turn.
+    Use float64 parameters and input.
 
     The error of a parameter is ``||g - n|| / (||g|| + ||n||)`` (Euclidean norms; ``g`` from
     backprop, ``n`` numerical). The entrywise measure of :func:`convlib.rel_error` is not
@@ -579,13 +580,19 @@ def gradient_check(net, x, y, h=1e-5):
     Returns
     -------
     dict
-        ``{key: relative error}`` for every key of ``net.params``.
+        ``{key: relative error}`` for every key of ``net.params`` (or of ``keys``).
     """
+    params = net.params
+    keys = list(params) if keys is None else list(keys)
+    unknown = sorted(set(keys) - set(params))
+    if unknown:
+        raise ValueError(f"keys must name parameters of net, {sorted(params)}; got {unknown}")
     loss, dlogits = softmax_cross_entropy(net.forward(x), y)
     net.backward(dlogits)
     grads = {k: np.array(g, dtype=np.float64, copy=True) for k, g in net.grads.items()}
     errors = {}
-    for key, p in net.params.items():
+    for key in keys:
+        p = params[key]
         numeric = np.zeros(p.shape)
         for i in np.ndindex(p.shape):
             old = p[i]

@@ -281,7 +281,7 @@ def test_whole_network_gradient_check():
             return dy * np.maximum(self._cache, 0)  # dq * sigma(z)
 
     net.layers[1] = PrintedEq11()
-    errors = nn.gradient_check(net, x, y)
+    errors = nn.gradient_check(net, x, y, keys=["0.W", "6.W"])
     assert errors["0.W"] > 1e-2 and errors["6.W"] < 1e-6
 
 
@@ -449,6 +449,8 @@ BAD = [
      "keys of params"),
     (lambda: nn.Adam({"w": np.zeros(2)}).step({"w": np.zeros(3)}), ValueError,
      "grads['w'] must have shape (2,)"),
+    (lambda: nn.gradient_check(chapter_net(0), np.zeros((1, 1, 8, 8)), np.zeros(1, int),
+                               keys=["1.W"]), ValueError, "keys must name parameters"),
     (lambda: nn.batches(10, 0, 0), ValueError, "batch_size must be an integer >= 1"),
     (lambda: nn.train_epoch(chapter_net(0), None, np.zeros((3, 1, 8, 8)), np.zeros(2, int),
                             2, 0), ValueError, "as many samples"),
