@@ -1,0 +1,297 @@
+"""The classroom set end to end: release, autograde, feedback (issue 11).
+
+On a temporary copy of ``classroom/``: nbgrader generates the student release of every
+assignment; the release must hold no solution code, no model answer and no hidden test. Then
+``classroom/autograde.py`` (the script behind ``make autograde``) grades, in one run:
+
+- the reference solutions (the source notebook's solution cells put into the release):
+  full marks on every autograded part;
+- the unmodified release: zero;
+- seeded-wrong submissions, made here from the reference by string replacement (a common
+  mistake each): each loses exactly the points of the parts it breaks, and only those;
+- a submission that loops forever and one that allocates far too much: zero on the broken
+  part, the rest of it and the rest of the batch graded;
+- a submission that is not a notebook at all: reported, the others graded.
+
+The feedback must not reveal the hidden tests. nbgrader runs from the instructor's
+environment (``make instructor`` creates ``.venv-instructor``); without it the test is
+skipped, unless ``CLASSROOM_TEST_REQUIRED`` is set (``make test`` sets it).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+IBIN = ROOT / ".venv-instructor" / "bin"
+GENERATED = ("release", "submitted", "autograded", "feedback", "gradebook.db", ".nbgrader.log")
+CELL_TIMEOUT = 15  # seconds per cell for this test (the endless loop costs this much)
+
+# Docstring lines of the reference solutions, where the seeded mistakes are inserted.
+A1_LOOPS = '    """Eq. (6) as loops; h_out = (h_out, w_out)."""\n'
+A1_VEC = '    """Eq. (35): one matrix product of the window matrix and the filters."""\n'
+
+# student: (assignment, [(old, new), ...] applied to the solution cells, parts it breaks)
+MISTAKES = {
+    "split-reversed": (
+        "a1_forward",
+        [("before = -(-p // 2)  # ceil, also for negative p", "before = p // 2")],
+        {"a1-split-tests", "a1-loops-tests", "a1-vec-tests"},
+    ),
+    "calls-convlib": (
+        "a1_forward",
+        [(A1_LOOPS, A1_LOOPS + "    import convlib\n"
+          "    return convlib.conv_forward_naive(q, W, b, s, h_out)\n")],
+        {"a1-loops-tests"},
+    ),
+    "endless-loop": (
+        "a1_forward",
+        [(A1_LOOPS, A1_LOOPS + "    while True:\n        pass\n")],
+        {"a1-loops-tests"},
+    ),
+    "no-batch-sum-and-forward-split": (
+        "a2_backward",
+        [('dW[:, :, a, b] = np.einsum("nmij,nvij->mv", seen, dz)',
+          'dW[:, :, a, b] = np.einsum("mij,vij->mv", seen[-1], dz[-1])'),
+         ("before_h, before_w = f - 1 - top, f - 1 - left  # eq. (25), not the forward split",
+          "before_h, before_w = -(-p_h // 2), -(-p_w // 2)")],
+        {"a2-dw-tests", "a2-dq-tests"},
+    ),
+    "huge-allocation": (
+        "a1_forward",
+        # 16 GB of address space: fine for the machine without a cap (never touched), refused
+        # under the 3 GB cap of the autograde script.
+        [(A1_VEC, A1_VEC + "    np.empty(2**31)\n")],
+        {"a1-vec-tests"},
+    ),
+}
+
+
+def _text(cell):
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _split(text, *regions):
+    """(lines inside any of the nbgrader regions, lines outside them), by position."""
+    inside, outside, current = [], [], None
+    for line in text.split("\n"):
+        starts = [end for begin, end in regions if begin in line]
+        if current is None and starts:
+            current = starts[0]
+        elif current is not None and current in line:
+            current = None
+        elif current is not None:
+            inside.append(line)
+        else:
+            outside.append(line)
+    return inside, outside
+
+
+SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
+HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def _secrets(sources, *regions):
+    """Lines of the given regions of all source notebooks that appear nowhere outside them."""
+    inside, outside = [], set()
+    for src in sources:
+        for cell in _load(src)["cells"]:
+            i, o = _split(_text(cell), *regions)
+            inside += i
+            outside |= {ln.strip() for ln in o}
+    return _distinctive(inside, outside)
+
+
+def _distinctive(lines, elsewhere):
+    """Lines long and specific enough that finding one elsewhere means a leak."""
+    return {ln.strip() for ln in lines if len(ln.strip()) >= 25 and ln.strip() not in elsewhere}
+
+
+def _without_solution_markers(text):
+    return "\n".join(ln for ln in text.split("\n") if "### BEGIN SOLUTION" not in ln
+                     and "### END SOLUTION" not in ln)
+
+
+def _load(path):
+    return json.loads(Path(path).read_text())
+
+
+def _fill(release_nb, source_nb, replacements=()):
+    """The release with every code solution cell taken from the source, then mistakes made."""
+    release, source = _load(release_nb), _load(source_nb)
+    by_id = {c["metadata"]["nbgrader"]["grade_id"]: c for c in source["cells"]
+             if "nbgrader" in c["metadata"]}
+    for cell in release["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution") and cell["cell_type"] == "code":
+            cell["source"] = _without_solution_markers(_text(by_id[meta["grade_id"]]))
+    for old, new in replacements:
+        hits = 0
+        for cell in release["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("solution") and old in _text(cell):
+                cell["source"] = _text(cell).replace(old, new)
+                hits += 1
+        assert hits == 1, f"the seeded mistake must replace exactly one place: {old!r}"
+    return release
+
+
+def _points(source_nb):
+    """{grade_id: points} of the autograded (code test) cells of a source notebook."""
+    return {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+            for c in _load(source_nb)["cells"]
+            if c["metadata"].get("nbgrader", {}).get("grade") and c["cell_type"] == "code"}
+
+
+def _env():
+    env = dict(os.environ)
+    env["PATH"] = f"{IBIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("MPLBACKEND", None)
+    return env
+
+
+def _run(cmd, cwd, check=True):
+    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=1800)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n"
+                    f"{proc.stderr[-3000:]}")
+    return proc
+
+
+SCORES = """
+import json, sys
+from nbgrader.api import Gradebook
+out = {}
+with Gradebook("sqlite:///gradebook.db") as gb:
+    for a in gb.assignments:
+        for s in gb.assignment_submissions(a.name):
+            out.setdefault(s.student_id, {})[a.name] = {
+                g.name: [g.score, g.max_score] for nb in s.notebooks for g in nb.grades}
+json.dump(out, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A graded copy of the course folder: (path, sources, scores, autograde output)."""
+    if not (IBIN / "nbgrader").exists():
+        reason = "the instructor's environment is missing: run `make instructor`"
+        if os.environ.get("CLASSROOM_TEST_REQUIRED"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    course = tmp_path_factory.mktemp("classroom") / "classroom"
+    shutil.copytree(ROOT / "classroom", course, ignore=shutil.ignore_patterns(*GENERATED))
+    sources = {p.parent.name: p for p in sorted(course.glob("source/*/*.ipynb"))}
+    assert "a1_forward" in sources
+    for name in sources:
+        _run([IBIN / "nbgrader", "generate_assignment", name, "--force"], course)
+
+    def submit(student, name, nb):
+        folder = course / "submitted" / student / name
+        folder.mkdir(parents=True)
+        target = folder / sources[name].name
+        if isinstance(nb, str):
+            target.write_text(nb)
+        else:
+            target.write_text(json.dumps(nb, indent=1))
+
+    for name, src in sources.items():
+        release = course / "release" / name / src.name
+        submit("reference", name, _fill(release, src))
+        submit("blank", name, _load(release))
+    for student, (name, replacements, _) in MISTAKES.items():
+        release = course / "release" / name / sources[name].name
+        submit(student, name, _fill(release, sources[name], replacements))
+    submit("not-a-notebook", "a1_forward", "this is not JSON")
+
+    proc = _run([IBIN / "python", course / "autograde.py", "--course", course,
+                 "--cell-timeout", str(CELL_TIMEOUT), "--submission-timeout", "600"],
+                course, check=False)
+    scores = json.loads(_run([IBIN / "python", "-c", SCORES], course).stdout)
+    return course, sources, scores, proc
+
+
+def _autograded(scores, student, name, sources):
+    got = scores.get(student, {}).get(name)
+    assert got is not None, f"{student}/{name} was not graded"
+    return {gid: score for gid, (score, _) in got.items() if gid in _points(sources[name])}
+
+
+def test_release_holds_no_solution_and_no_hidden_test(course):
+    path, sources, _, _ = course
+    for name, src in sources.items():
+        released = json.loads((path / "release" / name / src.name).read_text())
+        released_text = "\n".join(_text(c) for c in released["cells"])
+        secrets = _secrets([src], SOLUTION, HIDDEN)
+        assert len(secrets) > 20, f"{name}: too few solution/hidden lines to check"
+        leaks = sorted(s for s in secrets if s in released_text)
+        assert not leaks, f"{name}: the release shows solution or hidden-test lines: {leaks[:3]}"
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Model answer", "Rubric"):
+            assert marker not in released_text, f"{name}: {marker!r} left in the release"
+        assert "raise NotImplementedError()" in released_text
+        assert "YOUR ANSWER HERE" in released_text
+
+
+def test_reference_solutions_score_full_marks(course):
+    _, sources, scores, _ = course
+    for name, src in sources.items():
+        got = _autograded(scores, "reference", name, sources)
+        assert got == {k: float(v) for k, v in _points(src).items()}, name
+
+
+def test_unmodified_release_scores_zero(course):
+    _, sources, scores, _ = course
+    for name in sources:
+        got = _autograded(scores, "blank", name, sources)
+        assert set(got.values()) == {0.0}, (name, got)
+
+
+@pytest.mark.parametrize("student", sorted(MISTAKES))
+def test_each_mistake_loses_exactly_its_parts(course, student):
+    _, sources, scores, _ = course
+    name, _, broken = MISTAKES[student]
+    expected = {gid: 0.0 if gid in broken else float(p)
+                for gid, p in _points(sources[name]).items()}
+    assert _autograded(scores, student, name, sources) == expected
+
+
+def test_one_bad_submission_never_stops_the_others(course):
+    _, sources, scores, proc = course
+    assert proc.returncode == 1, proc.stdout  # the broken file is reported ...
+    assert re.search(r"not-a-notebook\s+a1_forward\s+nbgrader exited", proc.stdout), proc.stdout
+    graded = {s for s, per in scores.items() for a in per}
+    assert {"reference", "blank", *MISTAKES} <= graded  # ... and everyone else is graded
+
+
+def test_feedback_names_the_property_and_hides_the_hidden_tests(course):
+    path, sources, _, _ = course
+    secrets = _secrets(sources.values(), HIDDEN)  # solution lines may show: they are theirs
+    pages = sorted(path.glob("feedback/*/*/*.html"))
+    students = {p.parts[-3] for p in pages}
+    assert {"reference", "blank", *MISTAKES} <= students, students
+    for page in pages:
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        leaks = sorted(s for s in secrets if s in text)
+        assert not leaks, f"{page}: feedback shows hidden-test lines: {leaks[:3]}"
+    split = html.unescape(re.sub(r"<[^>]+>", "", next(
+        path.glob("feedback/split-reversed/a1_forward/*.html")).read_text()))
+    assert "the extra pixel of an odd p goes before" in split  # the failed property
+    convlib_call = html.unescape(re.sub(r"<[^>]+>", "", next(
+        path.glob("feedback/calls-convlib/a1_forward/*.html")).read_text()))
+    assert "switched off while this part is graded" in convlib_call
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
