@@ -104,6 +104,19 @@ def test_time_blocks_rotates_blocks_and_times_them(bench):
         assert v["min"] <= v["median"] <= v["max"]
 
 
+def test_calls_per_block(bench):
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(bench.AUTORANGE_SECONDS)
+
+    assert bench.calls_per_block(slow, block=0.05) == 1
+    assert len(calls) == 1  # the warm-up call was long enough: no autorange after it
+    k = bench.calls_per_block(lambda: time.sleep(0.002), block=0.05)
+    assert 2 <= k <= 25  # 0.05 s / 0.002 s at most; fewer when sleep overshoots (load)
+
+
 def test_summarize_derives_ratios_and_verdicts(bench):
     def case(name, dtype, fb, torch_fb, mm_fb):
         timings = {
