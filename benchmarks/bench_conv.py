@@ -42,6 +42,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import timeit
@@ -266,6 +267,24 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def source_info() -> dict:
+    """The commit of this repository the run measured, and whether files were modified."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "convlib", "benchmarks"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "modified": None}
+    return {"commit": head, "modified": bool(status.strip())}
 
 
 def machine_info(torch_mod) -> dict:
@@ -794,6 +813,7 @@ def main(argv=None):
     result = {
         "schema": SCHEMA,
         "command": " ".join(["python benchmarks/bench_conv.py", *argv]).strip(),
+        "source": source_info(),
         "machine": info,
         "settings": {
             "threads": cfg["threads"],

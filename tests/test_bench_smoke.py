@@ -168,6 +168,7 @@ def test_tiny_run_writes_the_json_chapter_6_reads(bench, tmp_path, monkeypatch, 
 
     assert r["schema"] == bench.SCHEMA
     assert r["command"].startswith("python benchmarks/bench_conv.py --quick")
+    assert set(r["source"]) == {"commit", "modified"}
     for key in ("cpu_model", "cpu_count", "numpy", "threadpoolctl", "threadpools",
                 "loadavg_start", "loadavg_end"):
         assert key in r["machine"]
