@@ -123,17 +123,9 @@ def convlib_features() -> dict:
 
 
 def geometry(h_in: int, w_in: int, f: int, s: int, h_out=H_OUT):
-    """``(h_out, w_out), ((top, bottom), (left, right))`` from ``convlib.layer_geometry``.
-
-    Works with the ``Layer``-returning signature ``layer_geometry(h_in, w_in, f, s, h_out)``
-    and with the older ``layer_geometry(shape, f, s, h_out)``.
-    """
-    params = list(inspect.signature(cl.layer_geometry).parameters)
-    if params[0] == "h_in":
-        L = cl.layer_geometry(h_in, w_in, f, s, h_out)
-        return (L.h_out, L.w_out), tuple(tuple(p) for p in L.pads)
-    (ho, wo), pads = cl.layer_geometry((1, 1, h_in, w_in), f, s, h_out)
-    return (ho, wo), tuple(tuple(p) for p in pads)
+    """``(h_out, w_out), ((top, bottom), (left, right))`` from ``convlib.layer_geometry``."""
+    L = cl.layer_geometry(h_in, w_in, f, s, h_out)
+    return (L.h_out, L.w_out), tuple(tuple(p) for p in L.pads)
 
 
 def extra_kwargs(threads=None, workspace=None) -> dict:
