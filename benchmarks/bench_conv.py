@@ -99,6 +99,7 @@ QUICK = {
     "workspace_series": [2**22],
     "stride_cap": 2.0,
 }
+BUSY_LOAD = 1.0  # 1-minute load average at the start from which the report warns
 AUTORANGE_SECONDS = 0.2  # timeit.Timer.autorange calls until the calls last this long
 MEMORY_F = 7
 MEMORY_GOAL_SIZE = 2048  # the goal of issue 8 point 1 is stated for this image
@@ -726,6 +727,14 @@ def print_report(result, file=None) -> None:
     print("\ntargets of issue 8:", file=file)
     for k, ok in s["verdicts"].items():
         print(f"  {'met    ' if ok else 'NOT MET'}  {k}", file=file)
+    load = (m.get("loadavg_start") or [0.0])[0]
+    if load >= BUSY_LOAD:
+        print(
+            f"\nWARNING: load average {load:.1f} at the start on {m['cpus_usable']} cores: "
+            "other processes were running,\nso the times and ratios above say little "
+            "(PyTorch's OpenMP threads suffer most).\nRe-run on an idle machine.",
+            file=file,
+        )
 
 
 # --------------------------------------------------------------------------- main
