@@ -142,8 +142,8 @@ def test_summarize_derives_ratios_and_verdicts(bench):
     assert s["geomean"]["float64"] == pytest.approx(1.0)
     assert s["geomean"]["float32"] == pytest.approx(1.0)
     v = s["verdicts"]
-    assert v["float64 f+b geomean convlib/torch <= 0.8x"] is False
-    assert v["float32 f+b geomean convlib/torch <= 1.5x"] is True
+    assert v["float64 f+b geomean convlib/torch over a,b <= 0.8x"] is False
+    assert v["float32 f+b geomean convlib/torch over b <= 1.5x"] is True
     assert v["(b, float64) f+b >= 60% of matmul rate"] is True
     assert v["(b, float32) f+b >= 60% of matmul rate"] is False
     assert not any(k.startswith("(a,") for k in v)  # the matmul target is on (b), (c) only
