@@ -168,14 +168,16 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
 
     def work(c, buffer):
         Q = im2col(q[c.n0 : c.n1], L.f, L.s, L.pads, rows=(c.i0, c.i1), out=buffer)
-        dZ = dz[c.n0 : c.n1, :, c.i0 : c.i1].transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
-        dW_part = Q @ dZ.T  # eq. (15)
-        dQ = np.matmul(Wm, dZ, out=Q)  # the windows' gradient, over Q
+        pixels = (c.i1 - c.i0) * L.w_out
+        Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)  # image by image
+        dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, L.ch_out, pixels)
+        dW_part = np.matmul(Qn, dZn.transpose(0, 2, 1)).sum(axis=0)  # eq. (15)
+        np.matmul(Wm, dZn, out=Qn)  # dQ = W dZ, the windows' gradient, over Q
         shape = (c.n1 - c.n0, L.ch_in, L.h_in, L.w_in)
         if c.whole:  # the chunk's images are its own: scatter straight into dq
-            col2im(dQ, shape, L.f, L.s, L.pads, out=dq[c.n0 : c.n1])
+            col2im(Q, shape, L.f, L.s, L.pads, out=dq[c.n0 : c.n1])
             return dW_part, None
-        return dW_part, col2im(dQ, shape, L.f, L.s, L.pads, rows=(c.i0, c.i1))  # eq. (29)
+        return dW_part, col2im(Q, shape, L.f, L.s, L.pads, rows=(c.i0, c.i1))  # eq. (29)
 
     def consume(c, result):
         dW_part, band = result

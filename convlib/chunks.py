@@ -41,6 +41,8 @@ from ._validate import check_int
 
 WORKSPACE = 64 * 2**20
 CHUNK = 4 * 2**20
+MIN_CHUNK = 2**18
+SPLIT = 4
 THREADS = None
 
 
@@ -71,9 +73,11 @@ def plan(L, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
     an image larger than that is cut into bands of output rows.
     """
     workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
-    target = max(1, min(CHUNK, workspace))
     row = L.ch_in * L.f * L.f * L.w_out * itemsize  # the matrix of one output row
     image = row * L.h_out
+    # at least SPLIT chunks when the whole matrix is larger than MIN_CHUNK, so that a small
+    # layer still keeps the threads busy (this depends on sizes only, never on threads)
+    target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * L.n_b // SPLIT)))
     if image <= target:
         per = max(1, target // image)
         chunks = [Chunk(n, min(n + per, L.n_b), 0, L.h_out, True) for n in range(0, L.n_b, per)]

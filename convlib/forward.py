@@ -132,10 +132,13 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
 
     def work(c, buffer):
         Q = im2col(q[c.n0 : c.n1], L.f, L.s, L.pads, rows=(c.i0, c.i1), out=buffer)
-        zc = (Wt @ Q).reshape(L.ch_out, c.n1 - c.n0, c.i1 - c.i0, L.w_out)  # eq. (35)
+        # eq. (35), z_n = W^T Q_n for each image n of the chunk, written straight into z
+        pixels = (c.i1 - c.i0) * L.w_out
+        Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)
+        zn = z[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, L.ch_out, pixels)
+        np.matmul(Wt, Qn, out=zn)
         if b is not None:
-            zc += b[:, None, None, None]
-        z[c.n0 : c.n1, :, c.i0 : c.i1] = zc.transpose(1, 0, 2, 3)
+            zn += b[:, None]
 
     chunks.run(work, L, q.dtype, workspace=workspace, threads=threads)
     return z

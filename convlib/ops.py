@@ -163,12 +163,12 @@ class _Geometry:
         to ``r_lo``) and columns ``c, c + s, ...``. Entries outside the block read padding.
         """
         s = self.s
+        columns = [_span(b, self.left, self.w_in, s, self.w_out) for b in range(self.f)]
         for a in range(self.f):
             i0, i1, r0 = _span(a, self.top, self.h_in, s, self.h_out)
             lo, hi = max(i0, self.i_lo), min(i1, self.i_hi)
             r = r0 + (lo - i0) * s - self.r_lo
-            for b in range(self.f):
-                j0, j1, c0 = _span(b, self.left, self.w_in, s, self.w_out)
+            for b, (j0, j1, c0) in enumerate(columns):
                 yield a, b, (lo - self.i_lo, max(lo, hi) - self.i_lo), (j0, j1), (r, c0)
 
 
