@@ -171,7 +171,9 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
         pixels = (c.i1 - c.i0) * L.w_out
         Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)  # image by image
         dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, L.ch_out, pixels)
-        dW_part = np.matmul(Qn, dZn.transpose(0, 2, 1)).sum(axis=0)  # eq. (15)
+        dW_part = Qn[0] @ dZn[0].T  # eq. (15), dW = U dZ^T summed over the chunk's images
+        for Un, dZ in zip(Qn[1:], dZn[1:], strict=True):
+            dW_part += Un @ dZ.T
         np.matmul(Wm, dZn, out=Qn)  # dQ = W dZ, the windows' gradient, over Q
         shape = (c.n1 - c.n0, L.ch_in, L.h_in, L.w_in)
         if c.whole:  # the chunk's images are its own: scatter straight into dq

@@ -236,15 +236,17 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
     phases = _Phases(src, g.s)
     for a, b, (i0, i1), (j0, j1), (r, c) in g.offsets():
         dst = Q[:, a, b]  # (ch_in, n_b, rows, w_out)
-        dst[:, :, :i0] = 0
-        dst[:, :, i1:] = 0
-        dst[:, :, i0:i1, :j0] = 0
-        dst[:, :, i0:i1, j1:] = 0
-        if i1 > i0 and j1 > j0:
-            part = phases[r % g.s, c % g.s]
-            dst[:, :, i0:i1, j0:j1] = part[
-                :, :, r // g.s : r // g.s + i1 - i0, c // g.s : c // g.s + j1 - j0
-            ]
+        if i1 <= i0 or j1 <= j0:  # this offset reads only padding
+            dst[...] = 0
+            continue
+        for block in (dst[:, :, :i0], dst[:, :, i1:], dst[:, :, i0:i1, :j0],
+                      dst[:, :, i0:i1, j1:]):
+            if block.size:  # the entries that read padding (eq. 8)
+                block[...] = 0
+        part = phases[r % g.s, c % g.s]
+        dst[:, :, i0:i1, j0:j1] = part[
+            :, :, r // g.s : r // g.s + i1 - i0, c // g.s : c // g.s + j1 - j0
+        ]
     return Q.reshape(g.ch_in * g.f * g.f, -1)
 
 
