@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: setup book test lint unit notebooks browser browser-test execute lab clean bench \
+.PHONY: setup book test check lint unit notebooks browser browser-test execute lab clean bench \
 	instructor classroom autograde
 
 ## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
@@ -33,6 +33,13 @@ lint: setup
 unit: setup
 	$(BIN)/pytest tests --ignore=tests/browser
 
+## The quick check (about a minute on 2 cores): lint, the unit tests without the slow ones
+## (marked `slow`: the animations, the classroom, the benchmark's smoke run...), without the
+## notebooks and the browser, and the examples in convlib's docstrings.
+check: setup lint
+	$(BIN)/pytest -q -m "not slow" --ignore=tests/browser tests
+	$(BIN)/pytest -q --doctest-modules convlib
+
 notebooks: setup
 	$(BIN)/pytest $(NBVAL) chapters
 
@@ -49,6 +56,7 @@ browser-test: book browser
 ## browser test over every page of the built book.
 test: lint book browser instructor
 	CLASSROOM_TEST_REQUIRED=1 $(BIN)/pytest $(NBVAL) tests chapters
+	$(BIN)/pytest -q --doctest-modules convlib
 
 ## Re-execute every chapter in place (authors run this after editing a notebook). Widget
 ## state is not stored: a saved widget in the static book would show sliders that do nothing

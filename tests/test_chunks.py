@@ -80,7 +80,7 @@ def test_plan_groups_images_and_bands_large_ones():
         cl.conv_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), threads=0)
 
 
-@pytest.mark.parametrize("f", [3, 7])
+@pytest.mark.parametrize("f", [3, pytest.param(7, marks=pytest.mark.slow)])  # f=7: over 2 s
 def test_memory_is_a_bounded_workspace_plus_the_outputs(f):
     """One 1 x 1 x 512 x 512 image: the whole window matrix would be f^2 times the image;
     chunked, the traced peak stays within 4x the image (the issue's goal, at 2048 x 2048, is

@@ -61,8 +61,9 @@ def _drive(ex, settings):
 
 
 def _pixels(draw, params):
-    """``draw(**params)`` into a fresh figure, rendered by Agg: an (h, w, 4) array of bytes."""
-    fig = draw(**params, fig=Figure())
+    """``draw(**params)`` into a fresh figure, rendered by Agg at 40 dpi (enough to see any
+    difference, and quick): an (h, w, 4) array of bytes."""
+    fig = draw(**params, fig=Figure(dpi=40))
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba()).copy()
@@ -101,7 +102,13 @@ def fast_png(monkeypatch):
     monkeypatch.setattr(explorers, "render_png", lambda fig: b"png %d" % next(stamps))
 
 
-@pytest.mark.parametrize("name", BUILDERS)
+SLOW = pytest.mark.slow  # over 2 s on the 2-core machine: out of `make check`
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=SLOW if n in ("dilation", "input gradient") else ())
+             for n in BUILDERS]
+)
 def test_every_slider_combination_redraws(name, fast_png):
     ex = BUILDERS[name]()
     for h_in, f, s, mode in itertools.product((3, 6), (1, 4), (1, 3), ("valid", "same")):
@@ -175,6 +182,7 @@ ANIMATIONS = {
 }
 
 
+@SLOW
 @pytest.mark.parametrize("build", ANIMATIONS, ids=lambda b: b.__name__)
 def test_animation_is_deterministic_self_contained_html(build):
     html = build().data

@@ -5,6 +5,7 @@ database), a moderate ``max_examples``, no deadline (the naive loops vary in spe
 """
 
 import numpy as np
+import pytest
 from cases import Case
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -71,6 +72,7 @@ def layers(draw):
     return Case(n_b, ch_in, ch_out, h_in, w_in, f, s, h_out, padding)
 
 
+@pytest.mark.slow  # over 2 s on 2 cores (the naive loops)
 @SETTINGS
 @given(case=layers(), seed=st.integers(0, 2**16))
 def test_forward_random(case, seed):
@@ -82,6 +84,7 @@ def test_forward_random(case, seed):
     assert_same(conv_forward(q, W, b, **case.kwargs), ref)
 
 
+@pytest.mark.slow  # over 2 s on 2 cores (the naive loops)
 @SETTINGS
 @given(case=layers(), seed=st.integers(0, 2**16))
 def test_backward_random(case, seed):

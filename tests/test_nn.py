@@ -266,6 +266,7 @@ def test_whole_network_gradients_against_torch():
         assert rel_error(g, to_notes_layout(key, keys[key].grad.numpy())) < 1e-9, key
 
 
+@pytest.mark.slow  # over 2 s on 2 cores
 def test_whole_network_gradient_check():
     """gradient_check on the chapter's network, and proof that it can fail: with eq. 11 as
     printed (sigma instead of sigma') in one ReLU, the check reports large errors."""

@@ -221,9 +221,11 @@ DRAWS = (plot.draw_padding, plot.draw_windows, plot.draw_dilation, plot.draw_inp
 
 
 def _pixels(fig):
-    """The figure rendered by Agg: an (h, w, 4) array of bytes."""
+    """The figure rendered by Agg at 40 dpi (enough to see any stray mark, and quick): an
+    (h, w, 4) array of bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    fig.set_dpi(40)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba()).copy()
