@@ -296,6 +296,31 @@ def _quantize(html: str, colors: int = 96) -> str:
     return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\s\\]+)"', small, html)
 
 
+def sized_player(html: str, alt: str = "") -> str:
+    """Give the player's ``<img>`` a size of its own: its pixel ``width`` and ``height`` and
+    the first frame as ``src``.
+
+    ``to_jshtml`` writes a bare ``<img>`` whose script sets the frame later, so its box has
+    no size until that frame has loaded. In JupyterLab 4 (notebook windowing
+    ``contentVisibility``, the default) an output rendered while its cell is off screen sits
+    in a ``content-visibility: auto`` subtree, and Chromium skips the relayout that the
+    frame's load asks for: after Run All in chapter 3 the picture stayed 0 x 0 under its
+    slider. With its size in the HTML, the picture no longer depends on that relayout (nor
+    on the script: without JavaScript the first frame shows).
+    """
+    from PIL import Image
+
+    first = re.search(r'frames\[0\] = "data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    tag = re.search(r'<img id="(_anim_img[0-9A-Za-z]+)">', html)
+    if first is None or tag is None:
+        raise RuntimeError("matplotlib's to_jshtml template changed; update sized_player")
+    width, height = Image.open(io.BytesIO(base64.b64decode(first.group(1)))).size
+    img = (f'<img id="{tag.group(1)}" src="data:image/png;base64,{first.group(1)}" '
+           f'width="{width}" height="{height}" alt="{alt}" '
+           'style="max-width: 100%; height: auto;">')
+    return html.replace(tag.group(0), img)
+
+
 def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
     """A ``to_jshtml`` player of ``draw(**frame)`` for each frame, deterministic and offline.
 
@@ -338,7 +363,7 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
                          interval=1000 / fps, blit=False, repeat=True)
     html = anim.to_jshtml(fps=fps, embed_frames=True, default_mode="loop")
     del anim
-    return stable_html(_quantize(html, colors), name)
+    return sized_player(stable_html(_quantize(html, colors), name), f"{name} animation")
 
 
 def _html(text):
