@@ -65,9 +65,10 @@ NB ?= chapters/*.ipynb
 execute: setup
 	$(BIN)/python tools/execute_notebooks.py $(NB)
 
-## Optional: open the notebooks in JupyterLab.
+## Optional: open the notebooks in JupyterLab 4 with jupyterlab-myst (the `lab` extra, part of
+## `setup` through the `test` extra), so roles, directives and folded solutions render.
 lab: setup
-	$(BIN)/python -m pip install --quiet "jupyterlab>=4,<5"
+	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/jupyter lab chapters
 
 bench: setup
