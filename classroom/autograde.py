@@ -12,14 +12,14 @@ container (see the instructor's guide, chapters/instructors.md).
 
 Usage, from anywhere (nbgrader must be on PATH, as in ``make autograde``)::
 
-    python classroom/autograde.py [ASSIGNMENT ...] [--memory-gb 3] [--cell-timeout 60]
+    python classroom/autograde.py [ASSIGNMENT ...] [--memory-gb 3] [--cell-timeout 60] [--jobs 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -28,19 +28,20 @@ from pathlib import Path
 COURSE = Path(__file__).resolve().parent
 
 
-def _limits(memory_bytes: int):
-    def apply():
-        os.setsid()  # its own process group: a timeout kills the kernel too
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
-    return apply
+# Runs first in the child: caps its address space (inherited by the kernel it starts), then
+# becomes the nbgrader command. (No preexec_fn: it is unsafe with the threads of --jobs.)
+_CAPPED = (
+    "import os, resource, sys; cap = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (cap, cap)); os.execvp(sys.argv[2], sys.argv[2:])"
+)
 
 
 def run(cmd, course, memory_bytes, wall_seconds):
     """Run one nbgrader command under the limits; return (ok, message)."""
     proc = subprocess.Popen(
-        cmd, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=_limits(memory_bytes),
+        [sys.executable, "-c", _CAPPED, str(memory_bytes), *cmd], cwd=course,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group: a timeout kills the kernel too
     )
     try:
         out, _ = proc.communicate(timeout=wall_seconds)
@@ -76,6 +77,8 @@ def main(argv=None) -> int:
                         help="seconds per cell (default: Execute.timeout of the config)")
     parser.add_argument("--submission-timeout", type=int, default=900,
                         help="seconds for one submission in all (default 900)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="submissions graded at the same time, each in its own process")
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     args = parser.parse_args(argv)
 
@@ -86,15 +89,19 @@ def main(argv=None) -> int:
         return 0
     memory = int(args.memory_gb * 2**30)
     extra = [] if args.cell_timeout is None else [f"--Execute.timeout={args.cell_timeout}"]
+    def grade(item):
+        student, assignment = item
+        cmd = ["nbgrader", "autograde", assignment, "--student", student, "--create", "--force"]
+        return run(cmd + extra, course, memory, args.submission_timeout)
+
     failed, graded = [], {}
-    for student, assignment in todo:
-        base = ["nbgrader", "autograde", assignment, "--student", student, "--create", "--force"]
-        ok, msg = run(base + extra, course, memory, args.submission_timeout)
-        print(f"{student:>20} {assignment:<16} {msg}", flush=True)
-        if ok:
-            graded.setdefault(assignment, []).append(student)
-        else:
-            failed.append((student, assignment))
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for (student, assignment), (ok, msg) in zip(todo, pool.map(grade, todo), strict=True):
+            print(f"{student:>20} {assignment:<16} {msg}", flush=True)
+            if ok:
+                graded.setdefault(assignment, []).append(student)
+            else:
+                failed.append((student, assignment))
     # Feedback runs no student code (it renders the autograded notebooks): one process per
     # assignment, for the submissions graded above.
     for assignment in [] if args.no_feedback else graded:

@@ -4,14 +4,31 @@
 chapters/instructors.md) run nbgrader 0.9 from the instructor's environment, .venv-instructor.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+
+class ShortTracebacks(Preprocessor):
+    """Feedback: an error in a test cell shows as its one-line message, no traceback.
+
+    A traceback prints the source lines around the failing one, hidden tests included; the
+    message alone names the property that failed (the hidden tests write it so).
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
 
 c = get_config()  # noqa: F821 (injected by nbgrader)
 
 c.CourseDirectory.course_id = "conv-backprop"
-# Every assignment folder under source/ is one assignment; the notebooks are numbered.
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# Every folder under source/ is one assignment (one notebook each).
+# A busy timeout: autograde.py --jobs N grades N submissions at once, one process each.
+c.CourseDirectory.db_url = "sqlite:///gradebook.db?timeout=60"
 
 # Stubs of the released notebooks.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -22,6 +39,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# Feedback shows the student's notebook with the hidden tests taken out again (their failure
-# messages stay: they name the property that failed, never the expected values).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback shows the student's notebook with the hidden tests taken out again and the test
+# cells' errors cut to their messages (which name the property, never the expected values).
+c.GenerateFeedback.preprocessors = [
+    GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor,
+]

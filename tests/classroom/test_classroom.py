@@ -68,6 +68,11 @@ MISTAKES = {
           "before_h, before_w = -(-p_h // 2), -(-p_w // 2)")],
         {"a2-dw-tests", "a2-dq-tests"},
     ),
+    "assign-instead-of-add": (
+        "a3_vectorized",
+        [("s * (wo - 1) + 1 : s] += c6[..., a, b]", "s * (wo - 1) + 1 : s] = c6[..., a, b]")],
+        {"a3-col2im-tests", "a3-back-tests"},  # the backward pass uses the student's col2im
+    ),
     "huge-allocation": (
         "a1_forward",
         # 16 GB of address space: fine for the machine without a cap (never touched), refused
@@ -105,13 +110,14 @@ HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 def _secrets(sources, *regions):
     """Lines of the given regions of all source notebooks that appear nowhere outside them."""
-    inside, outside = [], set()
+    inside, outside = [], []
     for src in sources:
         for cell in _load(src)["cells"]:
             i, o = _split(_text(cell), *regions)
             inside += i
-            outside |= {ln.strip() for ln in o}
-    return _distinctive(inside, outside)
+            outside += o
+    public = "\n".join(outside)
+    return {s for s in _distinctive(inside, set()) if s not in public}
 
 
 def _distinctive(lines, elsewhere):
@@ -217,7 +223,8 @@ def course(tmp_path_factory):
     submit("not-a-notebook", "a1_forward", "this is not JSON")
 
     proc = _run([IBIN / "python", course / "autograde.py", "--course", course,
-                 "--cell-timeout", str(CELL_TIMEOUT), "--submission-timeout", "600"],
+                 "--cell-timeout", str(CELL_TIMEOUT), "--submission-timeout", "600",
+                 "--jobs", "3"],
                 course, check=False)
     scores = json.loads(_run([IBIN / "python", "-c", SCORES], course).stdout)
     return course, sources, scores, proc
