@@ -34,6 +34,7 @@ ratios are printed, and derived again by whoever reads the JSON. See
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import inspect
@@ -87,7 +88,8 @@ FULL = {
     "block": 0.2,
     "naive_budget": 200_000,
     "memory_size": 2048,
-    "workspace_series": [2**k for k in (20, 22, 24, 26, 28)],  # bytes: 1 MiB ... 256 MiB
+    "workspace_series": [2**k for k in (20, 21, 22, 24, 26, 28)],  # bytes: 1 MiB ... 256 MiB
+    "chunk_series": [2**k for k in (20, 22, 24, 26, 28)],  # bytes: 1 MiB ... 256 MiB
     "stride_cap": 10.0,
 }
 QUICK = {
@@ -97,6 +99,7 @@ QUICK = {
     "naive_budget": 20_000,
     "memory_size": 2048,
     "workspace_series": [2**22],
+    "chunk_series": [],
     "stride_cap": 2.0,
 }
 BUSY_LOAD = 1.0  # 1-minute load average at the start from which the report warns
@@ -488,19 +491,56 @@ def traced_peak(fn) -> int:
     return int(peak)
 
 
-def memory_section(size: int, series, features: dict, rng) -> dict:
+def chunk_plan(size: int, itemsize: int, workspace, threads):
+    """How convlib cuts the memory section's layer into chunks (``convlib.chunks``), if it does.
+
+    Returns ``chunks`` (their number), ``chunk_matrix_bytes`` (the largest chunk's window
+    matrix) and ``window_bytes_alive`` (at most, with ``threads``), or None.
+    """
+    try:
+        chunks = importlib.import_module("convlib.chunks")
+        L = cl.layer_geometry(size, size, MEMORY_F, 1, H_OUT)
+        parts, _ = chunks.plan(L, itemsize, workspace)
+        alive = chunks.workspace_bytes(L, itemsize, workspace, threads)
+    except (ImportError, AttributeError, TypeError):
+        return None
+    rows = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in parts)
+    return {
+        "chunks": len(parts),
+        "chunk_matrix_bytes": int(rows * L.w_out * L.ch_in * L.f**2 * itemsize),
+        "window_bytes_alive": int(alive),
+    }
+
+
+@contextlib.contextmanager
+def chunk_target(nbytes):
+    """Set ``convlib.chunks.CHUNK`` (target bytes of one chunk's window matrix) for a while."""
+    chunks = importlib.import_module("convlib.chunks")
+    old = chunks.CHUNK
+    chunks.CHUNK = nbytes
+    try:
+        yield
+    finally:
+        chunks.CHUNK = old
+
+
+def memory_section(size: int, cfg: dict, features: dict, rng) -> dict:
     """Traced peak of conv_forward / conv_backward on one size x size float64 image, f = 7.
 
-    Once with convlib's default workspace, then for every ``workspace=`` in ``series``
-    (bytes) if this convlib takes the argument.
+    Once with convlib's defaults; then, if this convlib takes ``workspace=``, for every
+    workspace in ``cfg["workspace_series"]`` (bytes; the chunk is at most
+    ``convlib.chunks.CHUNK``), and for every chunk target in ``cfg["chunk_series"]`` (bytes,
+    set as ``convlib.chunks.CHUNK``, with ``workspace = threads x chunk`` so that every
+    thread has a chunk): memory and time against chunk size.
     """
     q = rng.standard_normal((1, 1, size, size))
     W = rng.standard_normal((1, 1, MEMORY_F, MEMORY_F))
     b = np.zeros(1)
     dz = rng.standard_normal((1, 1, size, size))  # "same", stride 1: output is size x size
+    threads = cfg["threads"]
 
-    def point(workspace=None):
-        kw = extra_kwargs(workspace=workspace)
+    def point(workspace=None, chunk=None):
+        kw = extra_kwargs(threads=threads, workspace=workspace)
         fwd = traced_peak(lambda: cl.conv_forward(q, W, b, 1, H_OUT, **kw))
         bwd = traced_peak(lambda: cl.conv_backward(dz, q, W, 1, H_OUT, **kw))
         t0 = time.perf_counter()
@@ -510,6 +550,8 @@ def memory_section(size: int, series, features: dict, rng) -> dict:
         t2 = time.perf_counter()
         return {
             "workspace": workspace,
+            "chunk_target": chunk,
+            "plan": chunk_plan(size, q.itemsize, workspace, threads),
             "peak_forward_bytes": fwd,
             "peak_backward_bytes": bwd,
             "seconds_forward": t1 - t0,
@@ -522,14 +564,23 @@ def memory_section(size: int, series, features: dict, rng) -> dict:
         "h_out": H_OUT,
         "dtype": q.dtype.name,
         "q_bytes": int(q.nbytes),
+        "threads": threads,
         "what": "tracemalloc peak of one call (numpy reports its buffers to tracemalloc), "
         "outputs included; seconds: one call each, without tracemalloc",
         "default": point(),
         "workspace_default": convlib_defaults()["WORKSPACE"],
+        "chunk_default": convlib_defaults()["CHUNK"],
         "workspace_series": None,
+        "chunk_series": None,
     }
     if features["workspace"]:
-        out["workspace_series"] = [point(w) for w in series]
+        out["workspace_series"] = [point(w) for w in cfg["workspace_series"]]
+        if convlib_defaults()["CHUNK"] is not None:
+            series = []
+            for c in cfg["chunk_series"]:
+                with chunk_target(c):
+                    series.append(point(workspace=threads * c, chunk=c))
+            out["chunk_series"] = series
     return out
 
 
@@ -696,13 +747,22 @@ def print_report(result, file=None) -> None:
             print(f"memory: conv_{part} peak {ratio:.1f}x the input ({shape})", file=file)
         if not goal:
             print(f"  (no verdict: the goal is stated for {MEMORY_GOAL_SIZE}^2)", file=file)
-        if mem["workspace_series"]:
-            print("  workspace bytes -> peak fwd / bwd (x input), seconds fwd + bwd:", file=file)
-            for p in mem["workspace_series"]:
+        for key, label in (("workspace_series", "workspace="), ("chunk_series", "CHUNK=")):
+            if not mem.get(key):
+                continue
+            print(
+                f"  {label + ' bytes':>16} {'chunks':>7} {'chunk MiB':>9} {'peak fwd x':>10} "
+                f"{'peak bwd x':>10} {'f+b s':>7}",
+                file=file,
+            )
+            for p in mem[key]:
+                plan = p["plan"] or {}
+                mib = plan.get("chunk_matrix_bytes", float("nan")) / 2**20
                 print(
-                    f"  {p['workspace']:>11} -> {p['peak_forward_bytes'] / q:5.1f} / "
-                    f"{p['peak_backward_bytes'] / q:5.1f}  "
-                    f"{p['seconds_forward'] + p['seconds_backward']:.3f} s",
+                    f"  {p['chunk_target' if key == 'chunk_series' else 'workspace']:>16} "
+                    f"{plan.get('chunks', '-'):>7} {mib:9.2f} "
+                    f"{p['peak_forward_bytes'] / q:10.1f} {p['peak_backward_bytes'] / q:10.1f} "
+                    f"{p['seconds_forward'] + p['seconds_backward']:7.3f}",
                     file=file,
                 )
     st = result.get("stride")
@@ -859,9 +919,7 @@ def main(argv=None):
                     )
         if "memory" in sections:
             t0 = time.perf_counter()
-            result["memory"] = memory_section(
-                cfg["memory_size"], cfg["workspace_series"], features, rng
-            )
+            result["memory"] = memory_section(cfg["memory_size"], cfg, features, rng)
             if not features["workspace"]:
                 result["skipped"]["memory.workspace_series"] = "convlib has no workspace="
             print(f"  memory {time.perf_counter() - t0:.1f} s", flush=True)

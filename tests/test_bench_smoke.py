@@ -157,7 +157,13 @@ def test_tiny_run_writes_the_json_chapter_6_reads(bench, tmp_path, monkeypatch, 
     monkeypatch.setattr(
         bench,
         "QUICK",
-        {**bench.QUICK, "rounds": 1, "memory_size": 64, "workspace_series": [2**12, 2**16]},
+        {
+            **bench.QUICK,
+            "rounds": 1,
+            "memory_size": 64,
+            "workspace_series": [2**12, 2**16],
+            "chunk_series": [2**12, 2**14],
+        },
     )
     monkeypatch.setattr(bench, "STRIDE_S", (20, 40))
     out = tmp_path / "bench.json"
@@ -199,6 +205,15 @@ def test_tiny_run_writes_the_json_chapter_6_reads(bench, tmp_path, monkeypatch, 
     assert m["default"]["peak_backward_bytes"] >= m["q_bytes"]  # and dq
     if r["settings"]["convlib_supports"]["workspace"]:
         assert [p["workspace"] for p in m["workspace_series"]] == [2**12, 2**16]
+        assert [p["chunk_target"] for p in m["chunk_series"]] == [2**12, 2**14]
+        row = 64 * 49 * 8  # window matrix of one output row of the 64 x 64 image, f = 7
+        for p in m["workspace_series"] + m["chunk_series"]:
+            # the chunks cover the 64 output rows in bands of whole rows within the target
+            plan = p["plan"]
+            assert plan["chunk_matrix_bytes"] % row == 0
+            assert plan["chunks"] * plan["chunk_matrix_bytes"] >= 64 * row
+            assert plan["chunk_matrix_bytes"] <= max(row, p["chunk_target"] or p["workspace"])
+        assert bench.importlib.import_module("convlib.chunks").CHUNK == m["chunk_default"]
     else:
         assert m["workspace_series"] is None
 
