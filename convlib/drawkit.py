@@ -24,6 +24,7 @@ __all__ = [
     "entry_colors",
     "new_figure",
     "Panel",
+    "fit_size",
     "layout",
     "suptitle",
     "legend",
