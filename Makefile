@@ -2,20 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TORCH ?= 2.13.0
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: setup book test check lint unit notebooks browser browser-test execute lab clean bench \
+.PHONY: setup setup-test book test check lint unit notebooks browser browser-test execute lab clean bench \
 	instructor classroom autograde
 
 ## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
 ## Awesome: pinned in package-lock.json, installed by npm into node_modules/, copied into
 ## _build/html/_static/offline/ by offline/offline_assets.py at build time; never committed).
+## `make book` needs the `book` extra only; the tests add the `test` extra, with PyTorch's CPU
+## build (torch==2.13.0 takes the CPU wheel here; a looser range would pull a CUDA build of
+## several GB).
 setup: $(VENV)/.installed node_modules/.installed
+setup-test: setup $(VENV)/.installed-test
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]" "torch==$(TORCH)"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -27,20 +36,20 @@ node_modules/.installed: package.json package-lock.json
 book: setup
 	$(BIN)/jupyter-book build -W -n --keep-going .
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check .
 
-unit: setup
+unit: setup-test
 	$(BIN)/pytest tests --ignore=tests/browser
 
 ## The quick check (about a minute on 2 cores): lint, the unit tests without the slow ones
 ## (marked `slow`: the animations, the classroom, the benchmark's smoke run...), without the
 ## notebooks and the browser, and the examples in convlib's docstrings.
-check: setup lint
+check: setup-test lint
 	$(BIN)/pytest -q -m "not slow" --ignore=tests/browser tests
 	$(BIN)/pytest -q --doctest-modules convlib
 
-notebooks: setup
+notebooks: setup-test
 	$(BIN)/pytest $(NBVAL) chapters
 
 ## Debian's Chromium for the browser test (apt-get as root, else says what to install).
@@ -49,12 +58,12 @@ browser:
 
 ## The browser test alone: every page of the built book in headless Chromium
 ## (screenshots in _build/screenshots/).
-browser-test: book browser
+browser-test: book browser setup-test
 	$(BIN)/pytest tests/browser
 
 ## Everything: lint, the book build, unit tests, notebooks under strict nbval, and the
 ## browser test over every page of the built book.
-test: lint book browser instructor
+test: setup-test lint book browser instructor
 	CLASSROOM_TEST_REQUIRED=1 $(BIN)/pytest $(NBVAL) tests chapters
 	$(BIN)/pytest -q --doctest-modules convlib
 
@@ -62,7 +71,7 @@ test: lint book browser instructor
 ## state is not stored: a saved widget in the static book would show sliders that do nothing
 ## (the book shows each explorer as a kernel-free animation instead).
 NB ?= chapters/*.ipynb
-execute: setup
+execute: setup-test
 	$(BIN)/python tools/execute_notebooks.py $(NB)
 
 ## Optional: open the notebooks in JupyterLab 4 with jupyterlab-myst (the `lab` extra, part of
@@ -71,7 +80,7 @@ lab: setup
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/jupyter lab chapters
 
-bench: setup
+bench: setup-test
 	$(BIN)/python benchmarks/bench_conv.py
 	$(BIN)/python benchmarks/bench_explorers.py
 
@@ -89,7 +98,7 @@ ASSIGNMENTS ?= $(notdir $(wildcard classroom/source/*))
 $(IVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(IVENV)
 	$(IBIN)/python -m pip install --quiet --upgrade pip
-	$(IBIN)/python -m pip install --quiet -e ".[test]" "nbgrader>=0.9,<0.10"
+	$(IBIN)/python -m pip install --quiet -e ".[test]" "torch==$(TORCH)" "nbgrader>=0.9,<0.10"
 	touch $@
 
 instructor: $(IVENV)/.installed
