@@ -231,9 +231,10 @@ def input_gradient_rot180(dz, q, W, s=1, h_out="valid", *, padding=None):
     """``dq`` by the notes' route, eq. (29), corrected.
 
     ``dq_mu = sum_nu dz_bar_nu (star) rot180(W_mu nu)``: ``dz`` dilated by ``s`` (``s - 1``
-    zeros between entries, eq. 15), padded to ``h_in + f - 1`` with ``f - 1 - ceil(p/2)``
-    before (eqs. 24-25), then cross-correlated, stride 1, with the rotated filters and
-    summed over the output channels.
+    zeros between entries, eq. 15), padded to ``h_in + f - 1`` with ``f - 1 - t`` before,
+    ``t`` the padding the forward pass put before (top or left): ``ceil(p/2)`` under the
+    notes' split (eqs. 24-25), whatever an explicit ``padding`` put there otherwise. Then
+    cross-correlated, stride 1, with the rotated filters and summed over the output channels.
 
     Parameters
     ----------

@@ -278,8 +278,10 @@ def backward_padding(h_in: int, f: int, s: int, h_out: int, before: int) -> tupl
     it (stride 1) with an ``f``-wide rotated filter must give ``h_in`` entries, so it is padded
     to ``h_in + f - 1`` in all: ``p_back = h_in + f - 2 - s (h_out - 1)``, which is
     ``2 (f - 1) - p`` (eq. 24) when ``p`` is the forward padding of eq. (7). The split is
-    *not* the forward one: ``f - 1 - before`` goes before (eq. 25, with ``before = ceil(p/2)``),
-    so the extra pixel of an odd ``p_back`` goes bottom/right.
+    *not* the forward one: ``f - 1 - before`` goes before, with ``before`` the padding the
+    forward pass really put on top (``ceil(p/2)`` under eq. 8, which gives eq. 25; another
+    amount under an explicit framework padding), so the extra pixel of an odd ``p_back`` goes
+    bottom/right under the notes' split.
 
     Parameters
     ----------
