@@ -151,7 +151,7 @@ def test_custom_h_out_and_conventions(fast_png):
     assert not ex.controls["h_out"].disabled
     ex.controls["h_out"].value = 1  # p = 2*0 + 3 - 5 = -2: a crop
     d = ex.data
-    assert d["pads"] == ((-1, -1), (-1, -1)) and (d["category"] == plot.CROP).any()
+    assert d["pads"] == ((-1, -1), (-1, -1)) and (d["category"] == figdata.CROP).any()
     for conv in ("pytorch", "notes"):
         ex.controls["convention"].value = conv
         assert ex.message.value == ""
