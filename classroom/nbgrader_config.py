@@ -4,11 +4,11 @@
 chapters/instructors.md) run nbgrader 0.9 from the instructor's environment, .venv-instructor.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
 
-class ShortTracebacks(Preprocessor):
+class ShortTracebacks(NbGraderPreprocessor):  # (nbconvert's base class is disabled)
     """Feedback: an error in a test cell shows as its one-line message, no traceback.
 
     A traceback prints the source lines around the failing one, hidden tests included; the
