@@ -28,15 +28,15 @@ def _backward_args(dz, q, W, s, h_out, padding):
     ``dz`` must have the shape of ``z`` and is cast to the working dtype
     ``np.result_type(q, W)`` (an error, not ``inf``, if a value does not fit).
     """
-    q, W, _, L = prepare(q, W, None, s, h_out, padding)
+    q, W, _, layer = prepare(q, W, None, s, h_out, padding)
     dz = as_float_array(dz, "dz", 4, "(n_b, ch_out, h_out, w_out)")
-    expected = (L.n_b, L.ch_out, L.h_out, L.w_out)
+    expected = (layer.n_b, layer.ch_out, layer.h_out, layer.w_out)
     if dz.shape != expected:
         raise ValueError(
             f"dz must have the shape of z, (n_b, ch_out, h_out, w_out) = {expected}; "
             f"got {dz.shape}"
         )
-    return cast(dz, q.dtype, "dz"), q, W, L
+    return cast(dz, q.dtype, "dz"), q, W, layer
 
 
 def filter_gradient_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
@@ -45,18 +45,19 @@ def filter_gradient_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
     ``dW[mu, nu, i, j] = sum_n sum_i' sum_j' dz[n, nu, i', j'] q_bar[n, mu, i' s + i, j' s + j]``
     without the notes' spurious sum over ``nu``: ``W[mu, nu]`` only reaches ``z[nu]``.
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
-    q_bar = pad(q, L.pads)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
+    q_bar = pad(q, layer.pads)  # eq. (8)
+    f, s = layer.f, layer.s
     dW = np.zeros_like(W)
-    for mu in range(L.ch_in):
-        for nu in range(L.ch_out):
-            for i in range(L.f):
-                for j in range(L.f):
-                    for n in range(L.n_b):
-                        for i_ in range(L.h_out):
-                            for j_ in range(L.w_out):
+    for mu in range(layer.ch_in):
+        for nu in range(layer.ch_out):
+            for i in range(f):
+                for j in range(f):
+                    for n in range(layer.n_b):
+                        for i_ in range(layer.h_out):
+                            for j_ in range(layer.w_out):
                                 dW[mu, nu, i, j] += (
-                                    dz[n, nu, i_, j_] * q_bar[n, mu, i_ * L.s + i, j_ * L.s + j]
+                                    dz[n, nu, i_, j_] * q_bar[n, mu, i_ * s + i, j_ * s + j]
                                 )
     return dW
 
@@ -81,22 +82,23 @@ def input_gradient_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
     summed over the output channels, where ``dz_hat(k, m) = dz(k/s, m/s)`` when ``s`` divides
     both and they are in range, else 0 (the dilation). As literal loops.
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
     rot = rot180(W)
+    f, s, top, left = layer.f, layer.s, layer.top, layer.left
     dq = np.zeros_like(q)
-    for n in range(L.n_b):
-        for mu in range(L.ch_in):
-            for i in range(L.h_in):
-                for j in range(L.w_in):
-                    for nu in range(L.ch_out):
-                        for a in range(L.f):
-                            for b_ in range(L.f):
-                                k = i - (L.f - 1) + L.top + a
-                                m = j - (L.f - 1) + L.left + b_
-                                if k % L.s or m % L.s:
+    for n in range(layer.n_b):
+        for mu in range(layer.ch_in):
+            for i in range(layer.h_in):
+                for j in range(layer.w_in):
+                    for nu in range(layer.ch_out):
+                        for a in range(f):
+                            for b_ in range(f):
+                                k = i - (f - 1) + top + a  # the index into dz_hat
+                                m = j - (f - 1) + left + b_
+                                if k % s or m % s:
                                     continue  # a zero of the dilation
-                                k, m = k // L.s, m // L.s
-                                if 0 <= k < L.h_out and 0 <= m < L.w_out:
+                                k, m = k // s, m // s
+                                if 0 <= k < layer.h_out and 0 <= m < layer.w_out:
                                     dq[n, mu, i, j] += dz[n, nu, k, m] * rot[mu, nu, a, b_]
     return dq
 
@@ -123,8 +125,8 @@ def conv_backward_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
         Summed over the mini-batch.
     All three in ``np.result_type(q, W)``.
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
-    kw = dict(s=L.s, h_out=(L.h_out, L.w_out), padding=padding)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
+    kw = dict(s=layer.s, h_out=(layer.h_out, layer.w_out), padding=padding)
     return (
         input_gradient_naive(dz, q, W, **kw),
         filter_gradient_naive(dz, q, W, **kw),
@@ -161,35 +163,37 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
     db : ndarray, shape (ch_out,)
         ``dW`` and ``db`` summed over the mini-batch; all in ``np.result_type(q, W)``.
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
     Wm = filter_matrix(W)  # (ch_in f^2, ch_out)
     dq = np.zeros_like(q, order="C")
     dWt = np.zeros(Wm.shape, dtype=q.dtype)
 
     def work(c, buffer):
-        Q = im2col(q[c.n0 : c.n1], L.f, L.s, L.pads, rows=(c.i0, c.i1), out=buffer)
-        pixels = (c.i1 - c.i0) * L.w_out
+        Q = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
+        pixels = (c.i1 - c.i0) * layer.w_out
         Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)  # image by image
-        dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, L.ch_out, pixels)
+        dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_out, pixels)
         dW_part = Qn[0] @ dZn[0].T  # eq. (15), dW = U dZ^T summed over the chunk's images
         for Un, dZ in zip(Qn[1:], dZn[1:], strict=True):
             dW_part += Un @ dZ.T
         np.matmul(Wm, dZn, out=Qn)  # dQ = W dZ, the windows' gradient, over Q
-        shape = (c.n1 - c.n0, L.ch_in, L.h_in, L.w_in)
+        shape = (c.n1 - c.n0, layer.ch_in, layer.h_in, layer.w_in)
         if c.whole:  # the chunk's images are its own: scatter straight into dq
-            col2im(Q, shape, L.f, L.s, L.pads, out=dq[c.n0 : c.n1])
+            col2im(Q, shape, layer.f, layer.s, layer.pads, out=dq[c.n0 : c.n1])
             return dW_part, None
-        return dW_part, col2im(Q, shape, L.f, L.s, L.pads, rows=(c.i0, c.i1))  # eq. (29)
+        # eq. (29), a band of one image: its rows overlap the next band's, added in order below
+        return dW_part, col2im(Q, shape, layer.f, layer.s, layer.pads, rows=(c.i0, c.i1))
 
     def consume(c, result):
         dW_part, band = result
         np.add(dWt, dW_part, out=dWt)
         if band is not None:  # bands of one image overlap: added here, in order
-            r_lo, r_hi = input_rows(L.h_in, L.f, L.s, L.top, (c.i0, c.i1))
+            r_lo, r_hi = input_rows(layer.h_in, layer.f, layer.s, layer.top, (c.i0, c.i1))
             dq[c.n0 : c.n1, :, r_lo:r_hi] += band
 
-    chunks.run(work, L, q.dtype, workspace=workspace, threads=threads, consume=consume)
-    dW = np.ascontiguousarray(dWt.reshape(L.ch_in, L.f, L.f, L.ch_out).transpose(0, 3, 1, 2))
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, consume=consume)
+    dW = dWt.reshape(layer.ch_in, layer.f, layer.f, layer.ch_out).transpose(0, 3, 1, 2)
+    dW = np.ascontiguousarray(dW)
     return dq, dW, dz.sum(axis=(0, 2, 3))  # db: eq. (16)
 
 
@@ -210,21 +214,21 @@ def input_gradient_col2im(dz, q, W, s=1, h_out="valid", *, padding=None):
     -------
     dq : ndarray, shape (n_b, ch_in, h_in, w_in)
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
-    dZ = dz.transpose(1, 0, 2, 3).reshape(L.ch_out, -1)
-    return col2im(filter_matrix(W) @ dZ, q.shape, L.f, L.s, L.pads)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
+    dZ = dz.transpose(1, 0, 2, 3).reshape(layer.ch_out, -1)
+    return col2im(filter_matrix(W) @ dZ, q.shape, layer.f, layer.s, layer.pads)
 
 
-def dilated_padded_dz(dz, L):
+def dilated_padded_dz(dz, layer):
     """``dz_bar`` of eq. (29): ``dz`` dilated by the stride, then padded by eqs. (24)-(26).
 
     Returns an array of shape ``(n_b, ch_out, h_in + f - 1, w_in + f - 1)``.
     """
     pads = (
-        backward_padding(L.h_in, L.f, L.s, L.h_out, L.top),
-        backward_padding(L.w_in, L.f, L.s, L.w_out, L.left),
+        backward_padding(layer.h_in, layer.f, layer.s, layer.h_out, layer.top),
+        backward_padding(layer.w_in, layer.f, layer.s, layer.w_out, layer.left),
     )
-    return pad(dilate(dz, L.s), pads)
+    return pad(dilate(dz, layer.s), pads)
 
 
 def input_gradient_rot180(dz, q, W, s=1, h_out="valid", *, padding=None):
@@ -246,8 +250,8 @@ def input_gradient_rot180(dz, q, W, s=1, h_out="valid", *, padding=None):
     -------
     dq : ndarray, shape (n_b, ch_in, h_in, w_in)
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
-    win = windows(dilated_padded_dz(dz, L), L.f, 1)  # (n_b, ch_out, h_in, w_in, f, f)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
+    win = windows(dilated_padded_dz(dz, layer), layer.f, 1)  # (n_b, ch_out, h_in, w_in, f, f)
     dq = np.tensordot(win, rot180(W), axes=([1, 4, 5], [1, 2, 3]))  # (n_b, h_in, w_in, ch_in)
     return np.ascontiguousarray(dq.transpose(0, 3, 1, 2))
 
@@ -263,10 +267,11 @@ def filter_gradient_dilated(dz, q, W, s=1, h_out="valid", *, padding=None):
     -------
     dW : ndarray, shape (ch_in, ch_out, f, f)
     """
-    dz, q, W, L = _backward_args(dz, q, W, s, h_out, padding)
-    dz_hat = dilate(dz, L.s)
+    dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
+    dz_hat = dilate(dz, layer.s)
     hs, ws = dz_hat.shape[-2:]
-    q_bar = pad(q, L.pads)[:, :, : hs + L.f - 1, : ws + L.f - 1]  # drop rows no window reads
+    # drop the rows no window reads
+    q_bar = pad(q, layer.pads)[:, :, : hs + layer.f - 1, : ws + layer.f - 1]
     win = np.lib.stride_tricks.sliding_window_view(q_bar, (hs, ws), axis=(2, 3))
     # win: (n_b, ch_in, f, f, hs, ws); contract over the batch and the dilated window.
     return np.ascontiguousarray(

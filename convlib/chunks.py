@@ -65,31 +65,34 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan(L, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
-    """Cut the layer ``L`` into chunks; returns them and how many may be alive at once.
+def plan(layer, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
+    """Cut a :class:`convlib.Layer` into chunks; returns them and how many may be alive at once.
 
     A chunk's window matrix has ``ch_in f^2`` rows and one column per output pixel it covers.
     Whole images are grouped while their matrix stays under ``CHUNK`` (and the workspace);
     an image larger than that is cut into bands of output rows.
     """
     workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
-    row = L.ch_in * L.f * L.f * L.w_out * itemsize  # the matrix of one output row
-    image = row * L.h_out
+    row = layer.ch_in * layer.f * layer.f * layer.w_out * itemsize  # the matrix of one output row
+    image = row * layer.h_out
     # at least SPLIT chunks when the whole matrix is larger than MIN_CHUNK, so that a small
     # layer still keeps the threads busy (this depends on sizes only, never on threads)
-    target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * L.n_b // SPLIT)))
+    target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
     if image <= target:
         per = max(1, target // image)
-        chunks = [Chunk(n, min(n + per, L.n_b), 0, L.h_out, True) for n in range(0, L.n_b, per)]
-        size = min(per, L.n_b) * image
+        chunks = [
+            Chunk(n, min(n + per, layer.n_b), 0, layer.h_out, True)
+            for n in range(0, layer.n_b, per)
+        ]
+        size = min(per, layer.n_b) * image
     else:
         per = max(1, target // row)
         chunks = [
-            Chunk(n, n + 1, i, min(i + per, L.h_out), False)
-            for n in range(L.n_b)
-            for i in range(0, L.h_out, per)
+            Chunk(n, n + 1, i, min(i + per, layer.h_out), False)
+            for n in range(layer.n_b)
+            for i in range(0, layer.h_out, per)
         ]
-        size = min(per, L.h_out) * row
+        size = min(per, layer.h_out) * row
     return chunks, max(1, workspace // size)
 
 
@@ -127,8 +130,8 @@ def blas_one_thread():
     return _controller.limit(limits=1, user_api="blas")
 
 
-def run(work, L, dtype, *, workspace=None, threads=None, consume=None):
-    """Call ``work(chunk, buffer)`` for every chunk of the layer ``L``, in threads.
+def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
+    """Call ``work(chunk, buffer)`` for every chunk of a :class:`convlib.Layer`, in threads.
 
     ``buffer`` is a reused flat array large enough for the chunk's window matrix. Results are
     passed to ``consume(chunk, result)`` in chunk order, in the calling thread, with at most as
@@ -137,10 +140,10 @@ def run(work, L, dtype, *, workspace=None, threads=None, consume=None):
     """
     dtype = np.dtype(dtype)
     n_threads = _threads(threads)
-    chunks, slots = plan(L, dtype.itemsize, workspace)
+    chunks, slots = plan(layer, dtype.itemsize, workspace)
     consume = consume or (lambda chunk, result: None)
-    length = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * L.w_out
-    length *= L.ch_in * L.f * L.f
+    length = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * layer.w_out
+    length *= layer.ch_in * layer.f * layer.f
     if len(chunks) == 1:
         consume(chunks[0], work(chunks[0], np.empty(length, dtype=dtype)))
         return
@@ -175,9 +178,10 @@ def run(work, L, dtype, *, workspace=None, threads=None, consume=None):
             consume(done[0], done[1].result())
 
 
-def workspace_bytes(L, itemsize: int, workspace=None, threads=None) -> int:
+def workspace_bytes(layer, itemsize: int, workspace=None, threads=None) -> int:
     """The bytes of window matrices :func:`run` keeps alive at most, for the record."""
-    chunks, slots = plan(L, itemsize, workspace)
-    per = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * L.w_out * L.ch_in * L.f ** 2
+    chunks, slots = plan(layer, itemsize, workspace)
+    per = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * layer.w_out
+    per *= layer.ch_in * layer.f**2
     alive = 1 if len(chunks) == 1 else min(_threads(threads), slots, len(chunks))
     return math.prod((per, itemsize, alive))

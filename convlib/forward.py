@@ -65,19 +65,19 @@ def conv_forward_naive(q, W, b=None, s=1, h_out="valid", *, padding=None):
     z : ndarray, shape (n_b, ch_out, h_out, w_out)
         Eq. (4) for each image of the batch.
     """
-    q, W, b, L = prepare(q, W, b, s, h_out, padding)
-    q_bar = pad(q, L.pads)
-    z = np.zeros((L.n_b, L.ch_out, L.h_out, L.w_out), dtype=q.dtype)
-    for n in range(L.n_b):
-        for nu in range(L.ch_out):
-            for i in range(L.h_out):
-                for j in range(L.w_out):
+    q, W, b, layer = prepare(q, W, b, s, h_out, padding)
+    q_bar = pad(q, layer.pads)  # eq. (8)
+    n_b, ch_in, ch_out, f, s = layer.n_b, layer.ch_in, layer.ch_out, layer.f, layer.s
+    z = np.zeros((n_b, ch_out, layer.h_out, layer.w_out), dtype=q.dtype)
+    for n in range(n_b):
+        for nu in range(ch_out):
+            for i in range(layer.h_out):
+                for j in range(layer.w_out):
                     total = b[nu] if b is not None else 0
-                    for mu in range(L.ch_in):
-                        for i_ in range(L.f):
-                            for j_ in range(L.f):
-                                q_ij = q_bar[n, mu, i * L.s + i_, j * L.s + j_]
-                                total += q_ij * W[mu, nu, i_, j_]
+                    for mu in range(ch_in):
+                        for i_ in range(f):
+                            for j_ in range(f):
+                                total += q_bar[n, mu, i * s + i_, j * s + j_] * W[mu, nu, i_, j_]
                     z[n, nu, i, j] = total
     return z
 
@@ -126,19 +126,19 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
     >>> conv_forward(q, W, b, s=2, h_out="same").shape
     (2, 4, 4, 3)
     """
-    q, W, b, L = prepare(q, W, b, s, h_out, padding)
-    z = np.empty((L.n_b, L.ch_out, L.h_out, L.w_out), dtype=q.dtype)
+    q, W, b, layer = prepare(q, W, b, s, h_out, padding)
+    z = np.empty((layer.n_b, layer.ch_out, layer.h_out, layer.w_out), dtype=q.dtype)
     Wt = np.ascontiguousarray(filter_matrix(W).T)  # (ch_out, ch_in f^2)
 
     def work(c, buffer):
-        Q = im2col(q[c.n0 : c.n1], L.f, L.s, L.pads, rows=(c.i0, c.i1), out=buffer)
+        Q = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
         # eq. (35), z_n = W^T Q_n for each image n of the chunk, written straight into z
-        pixels = (c.i1 - c.i0) * L.w_out
+        pixels = (c.i1 - c.i0) * layer.w_out
         Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)
-        zn = z[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, L.ch_out, pixels)
+        zn = z[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_out, pixels)
         np.matmul(Wt, Qn, out=zn)
         if b is not None:
             zn += b[:, None]
 
-    chunks.run(work, L, q.dtype, workspace=workspace, threads=threads)
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads)
     return z
