@@ -261,14 +261,14 @@ def pad(q, p):
     q = np.asarray(q)
     if q.ndim < 2:
         raise ValueError(f"q must have at least 2 axes (h, w); got shape {q.shape}")
-    sides = pad_sides(p)
-    grow = [(max(a, 0), max(b, 0)) for a, b in sides]
+    sides = pad_sides(p)  # ((top, bottom), (left, right))
+    grow = [(max(before, 0), max(after, 0)) for before, after in sides]  # zeros added
     out = np.pad(q, [(0, 0)] * (q.ndim - 2) + grow)
     h, w = out.shape[-2:]
-    (t, b), (l, r) = [(-min(a, 0), -min(b, 0)) for a, b in sides]
-    if t + b > h or l + r > w:
+    (top, bottom), (left, right) = [(-min(x, 0), -min(y, 0)) for x, y in sides]  # crops
+    if top + bottom > h or left + right > w:
         raise ValueError(f"padding {p!r} crops more than the image {q.shape[-2:]} holds")
-    return out[..., t : h - b, l : w - r].copy()
+    return out[..., top : h - bottom, left : w - right].copy()
 
 
 def backward_padding(h_in: int, f: int, s: int, h_out: int, before: int) -> tuple[int, int]:
