@@ -83,6 +83,7 @@ lab: setup
 bench: setup-test
 	$(BIN)/python benchmarks/bench_conv.py
 	$(BIN)/python benchmarks/bench_explorers.py
+	$(BIN)/python benchmarks/bench_train.py
 
 clean:
 	rm -rf _build
