@@ -82,12 +82,15 @@ def strip_solutions(text: str) -> tuple[str, int]:
     return re.sub(r"\n{3,}", "\n\n", text), removed
 
 
-def pointer(name: str, number: int) -> str:
+def pointer(names: list[str], number: int) -> str:
+    listed = " and ".join(f"`{n}`" for n in names)
+    what = "The listing of" if len(names) == 1 else "The listings of"
     return (
         ":::{note}\n"
-        f"**Student edition.** The listing of `{name}` is left out: you write it yourself in "
-        f"assignment {number} of the classroom set ({ASSIGNMENTS[number]}). The equation above "
-        "and the numerical check that follows stay.\n"
+        f"**Student edition.** {what} {listed} {'is' if len(names) == 1 else 'are'} left out: "
+        f"you write {'it' if len(names) == 1 else 'them'} yourself in assignment {number} of "
+        f"the classroom set ({ASSIGNMENTS[number]}). The equation above and the numerical "
+        "check that follows stay.\n"
         ":::"
     )
 
@@ -104,19 +107,28 @@ def answered(source: str):
 def convert_notebook(path: Path) -> dict:
     nb = json.loads(path.read_text())
     counts = {"solutions": 0, "listings": 0}
+    cells, last = [], None  # last: (names, assignment) of a pointer just written
     for i, cell in enumerate(nb["cells"]):
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        hit = answered(source) if cell["cell_type"] == "code" else None
+        if hit:
+            counts["listings"] += 1
+            if last is not None and last[1] == hit[1]:  # one note for listings in a row
+                last[0].append(hit[0])
+                cells[-1]["source"] = pointer(*last)
+                continue
+            last = ([hit[0]], hit[1])
+            cells.append({"cell_type": "markdown", "id": cell.get("id", f"s{i}"),
+                          "metadata": {}, "source": pointer(*last)})
+            continue
+        last = None
         if cell["cell_type"] == "markdown":
             text, removed = strip_solutions(source)
             if removed:
                 cell["source"] = text
                 counts["solutions"] += removed
-        elif cell["cell_type"] == "code":
-            hit = answered(source)
-            if hit:
-                nb["cells"][i] = {"cell_type": "markdown", "id": cell.get("id", f"s{i}"),
-                                  "metadata": {}, "source": pointer(*hit)}
-                counts["listings"] += 1
+        cells.append(cell)
+    nb["cells"] = cells
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return counts
 
