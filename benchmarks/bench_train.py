@@ -10,9 +10,11 @@ The network, the data and the training step are those of ``chapters/07_training.
 conv 3x3 (1 -> 8, "same") -> ReLU -> max pool 2 -> conv 3x3 (8 -> 32, stride 2, "same",
 padding (1, 0)) -> ReLU -> flatten -> linear (128 -> 10), softmax cross-entropy, Adam,
 mini-batches of 32 of scikit-learn's digits (1437 training images, 45 steps per epoch).
-PyTorch gets the same initial weights and the same batches. Both run on ``--threads``
-threads: ``torch.set_num_threads``, convlib's ``threads`` setting (``convlib.chunks.THREADS``)
-and numpy's BLAS (threadpoolctl).
+PyTorch gets the same initial weights and the same batches. Both run on the same number of
+threads, for each count in ``--threads`` (default: 1 and all cores): ``torch.set_num_threads``,
+convlib's ``threads`` setting (``convlib.chunks.THREADS``) and numpy's BLAS (threadpoolctl).
+On a machine shared with other work PyTorch's OpenMP threads suffer most (they wait for each
+other at every operation), so compare runs made on an idle machine.
 
 Timing: ``--rounds`` rounds; in each, every framework trains ``--epochs`` epochs, the order of
 the two alternating from round to round (load from other processes hits both alike). Wall
@@ -134,10 +136,34 @@ def measure(fns, epochs, rounds):
     return times
 
 
+def run(X, y, threads, args, torch):
+    """Both frameworks on ``threads`` threads, for every dtype; prints one line per dtype."""
+    if torch is not None:
+        torch.set_num_threads(threads)
+    convlib.chunks.THREADS = threads
+    results = {}
+    with threadpool_limits(threads):
+        for dtype in args.dtypes.split(","):
+            times = measure(trainers(X, y, dtype, torch), args.epochs, args.rounds)
+            results[dtype] = times
+            med = {k: {m: statistics.median(v[m]) for m in v} for k, v in times.items()}
+            line = (f"{threads} thread(s), {dtype}: time per training epoch, convlib "
+                    f"{med['convlib']['wall'] * 1e3:.0f} ms wall / "
+                    f"{med['convlib']['cpu'] * 1e3:.0f} ms CPU")
+            if "torch" in med:
+                line += (f"; PyTorch {med['torch']['wall'] * 1e3:.0f} ms wall / "
+                         f"{med['torch']['cpu'] * 1e3:.0f} ms CPU; ratio convlib / PyTorch "
+                         f"{med['convlib']['wall'] / med['torch']['wall']:.2f} (wall), "
+                         f"{med['convlib']['cpu'] / med['torch']['cpu']:.2f} (CPU)")
+            print(line, flush=True)
+    return results
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--threads", type=int, default=convlib.chunks.cores(),
-                   help="threads for PyTorch, convlib and the BLAS (default: all cores)")
+    p.add_argument("--threads", default=f"1,{convlib.chunks.cores()}",
+                   help="comma-separated thread counts for PyTorch, convlib and the BLAS "
+                   "(default: 1 and all cores)")
     p.add_argument("--dtypes", default="float64,float32", help="comma-separated")
     p.add_argument("--epochs", type=int, default=2, help="epochs per round")
     p.add_argument("--rounds", type=int, default=5)
@@ -154,27 +180,11 @@ def main(argv=None):
             import torch
         except ImportError:
             print("PyTorch is not installed: convlib only")
-    if torch is not None:
-        torch.set_num_threads(args.threads)
-    convlib.chunks.THREADS = args.threads
 
     X, y = load_data()
     load_before = os.getloadavg()[0]  # other processes on the machine skew every number
-    results = {}
-    with threadpool_limits(args.threads):
-        for dtype in args.dtypes.split(","):
-            times = measure(trainers(X, y, dtype, torch), args.epochs, args.rounds)
-            results[dtype] = times
-            med = {k: {m: statistics.median(v[m]) for m in v} for k, v in times.items()}
-            line = (f"{dtype}: time per training epoch (45 steps of 32 images), convlib "
-                    f"{med['convlib']['wall'] * 1e3:.0f} ms wall / "
-                    f"{med['convlib']['cpu'] * 1e3:.0f} ms CPU")
-            if "torch" in med:
-                line += (f"; PyTorch {med['torch']['wall'] * 1e3:.0f} ms wall / "
-                         f"{med['torch']['cpu'] * 1e3:.0f} ms CPU; ratio convlib / PyTorch "
-                         f"{med['convlib']['wall'] / med['torch']['wall']:.1f} (wall), "
-                         f"{med['convlib']['cpu'] / med['torch']['cpu']:.1f} (CPU)")
-            print(line, flush=True)
+    thread_counts = sorted({int(t) for t in args.threads.split(",")})
+    results = {str(t): run(X, y, t, args, torch) for t in thread_counts}
 
     record = {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -182,7 +192,7 @@ def main(argv=None):
         "numpy": np.__version__,
         "torch": None if torch is None else torch.__version__,
         "machine": platform.machine(),
-        "threads": args.threads,
+        "cores": convlib.chunks.cores(),
         "load_average_1min_before_after": [load_before, os.getloadavg()[0]],
         "epochs_per_round": args.epochs,
         "rounds": args.rounds,
@@ -190,6 +200,7 @@ def main(argv=None):
         "steps_per_epoch": -(-len(X) // BATCH),
         "network": "conv3x3(1->8,same) relu maxpool2 conv3x3(8->32,s=2,same) relu flatten "
                    "linear(128->10); softmax cross-entropy; Adam(lr=0.01)",
+        # seconds per epoch, one entry per round: [threads][dtype][framework]["wall" | "cpu"]
         "seconds_per_epoch": results,
     }
     out = Path(args.output)
