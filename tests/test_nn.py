@@ -10,6 +10,8 @@ import doctest
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference import finite_differences, geometry, rel_error
 
 from convlib import nn
@@ -26,6 +28,21 @@ CONV_CASES = [
 ]
 # (k, s, h_in, w_in): tiling, not tiling (floor), overlapping windows, gaps between windows.
 POOL_CASES = [(2, None, 4, 4), (2, None, 5, 7), (3, 2, 7, 6), (3, 1, 5, 5), (2, 3, 8, 7)]
+
+
+@pytest.fixture(autouse=True)
+def _torch_on_one_thread():
+    """PyTorch's OpenMP threads slow its tiny operations here down tenfold on a busy machine
+    (they wait for each other at every call); one thread is enough for these sizes."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def distinct(rng, shape):
@@ -190,6 +207,30 @@ def test_pool_against_torch(kind, case):
     assert rel_error(layer.backward(dy), xt.grad.numpy()) < 1e-12
 
 
+@st.composite
+def conv_layers(draw):
+    """A random layer of the notes: odd or even filter, stride 1-3, any output-size rule
+    (an int h_out at most the "full" size, so that every window overlaps the image)."""
+    f, s = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(f, 9)), draw(st.integers(f, 9))
+    full = min((h + f - 2) // s + 1, (w + f - 2) // s + 1)
+    h_out = draw(st.one_of(st.sampled_from(["valid", "same", "full"]), st.integers(1, full)))
+    return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), f, s, h_out, None, h, w)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(case=conv_layers())
+def test_random_conv2d_against_torch(case):
+    test_conv2d_against_torch(case)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(k=st.integers(1, 4), s=st.one_of(st.none(), st.integers(1, 4)),
+       h=st.integers(4, 11), w=st.integers(4, 11), kind=st.sampled_from(["max", "avg"]))
+def test_random_pool_against_torch(k, s, h, w, kind):
+    test_pool_against_torch(kind, (k, s, h, w))
+
+
 def test_relu_linear_flatten_loss_against_torch():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
@@ -212,13 +253,15 @@ def test_relu_linear_flatten_loss_against_torch():
     assert rel_error(lin.grads["b"], bt.grad.numpy()) < 1e-10
 
 
-def chapter_net(seed, dtype=np.float64):
-    """The network of chapter 7 (conv2 has stride 2 and odd padding (1, 0))."""
+def chapter_net(seed, dtype=np.float64, widths=(8, 32)):
+    """The network of chapter 7 (conv2 has stride 2 and odd padding (1, 0)); ``widths`` are
+    the two convolutions' output channels."""
+    c1, c2 = widths
     rng = np.random.default_rng(seed)
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, rng=rng, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 32, 3, s=2, rng=rng, dtype=dtype), nn.ReLU(), nn.Flatten(),
-        nn.Linear(32 * 2 * 2, 10, rng=rng, dtype=dtype),
+        nn.Conv2d(1, c1, 3, rng=rng, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 3, s=2, rng=rng, dtype=dtype), nn.ReLU(), nn.Flatten(),
+        nn.Linear(c2 * 2 * 2, 10, rng=rng, dtype=dtype),
     )
 
 
@@ -268,10 +311,11 @@ def test_whole_network_gradients_against_torch():
 
 @pytest.mark.slow  # over 2 s on 2 cores
 def test_whole_network_gradient_check():
-    """gradient_check on the chapter's network, and proof that it can fail: with eq. 11 as
-    printed (sigma instead of sigma') in one ReLU, the check reports large errors."""
+    """gradient_check on the chapter's network (narrower, to keep the test fast), and proof
+    that it can fail: with eq. 11 as printed (sigma instead of sigma') in one ReLU, the check
+    reports large errors."""
     rng = np.random.default_rng(11)
-    net = chapter_net(12)
+    net = chapter_net(12, widths=(3, 4))
     x, y = rng.random(size=(3, 1, 8, 8)), rng.integers(0, 10, size=3)
     errors = nn.gradient_check(net, x, y)
     assert sorted(errors) == ["0.W", "0.b", "3.W", "3.b", "6.W", "6.b"]
