@@ -49,11 +49,14 @@ MISTAKES = {
         [("before = -(-p // 2)  # ceil, also for negative p", "before = p // 2")],
         {"a1-split-tests", "a1-loops-tests", "a1-vec-tests"},
     ),
-    "calls-convlib": (
+    "calls-convlib": (  # under an alias imported at the top, and through the module
         "a1_forward",
-        [(A1_LOOPS, A1_LOOPS + "    import convlib\n"
-          "    return convlib.conv_forward_naive(q, W, b, s, h_out)\n")],
-        {"a1-loops-tests"},
+        [("def conv_forward_loops(",
+          "from convlib import conv_forward_naive as loops\n\n\ndef conv_forward_loops("),
+         (A1_LOOPS, A1_LOOPS + "    return loops(q, W, b, s, h_out)\n"),
+         (A1_VEC, A1_VEC + "    import convlib\n"
+          "    return convlib.conv_forward(q, W, b, s, h_out)\n")],
+        {"a1-loops-tests", "a1-vec-tests"},
     ),
     "endless-loop": (
         "a1_forward",
