@@ -137,16 +137,17 @@ def conv_backward_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
 def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None, threads=None):
     """Gradients of the layer, vectorized: the backward pass section 4 announces.
 
-    With ``Q`` the window matrix of the forward pass (:func:`convlib.im2col`, eq. 34: one
+    With ``U`` the window matrix of the forward pass (:func:`convlib.im2col`, eq. 34: one
     column per output pixel) and ``dZ`` the matching ``(ch_out, pixels)`` matrix of ``dz``,
-    the forward pass ``Z = W^T Q`` gives
+    the forward pass ``Z = F^T U`` (``F`` the filter matrix) gives
 
-    - ``dW = Q dZ^T`` (eq. 15: a correlation of the input with the dilated ``dz``),
+    - ``dF = U dZ^T``, which is ``dW`` reshaped (eq. 15: a correlation of the input with the
+      dilated ``dz``),
     - ``db``, the sum of ``dz`` (eq. 16),
-    - ``dQ = W dZ``, the gradient of every window, which :func:`convlib.col2im` scatters back
+    - ``dU = F dZ``, the gradient of every window, which :func:`convlib.col2im` scatters back
       onto the input (eq. 29: a transposed convolution).
 
-    Chunk by chunk, as :func:`convlib.conv_forward`: ``dQ`` overwrites ``Q`` in the chunk's
+    Chunk by chunk, as :func:`convlib.conv_forward`: ``dU`` overwrites ``U`` in the chunk's
     buffer; ``dW`` is the sum of the chunks' parts, in chunk order.
 
     Parameters
@@ -164,35 +165,35 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
         ``dW`` and ``db`` summed over the mini-batch; all in ``np.result_type(q, W)``.
     """
     dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
-    Wm = filter_matrix(W)  # (ch_in f^2, ch_out)
+    F = filter_matrix(W)  # (ch_in f^2, ch_out)
     dq = np.zeros_like(q, order="C")
-    dWt = np.zeros(Wm.shape, dtype=q.dtype)
+    dFt = np.zeros(F.shape, dtype=q.dtype)
 
     def work(c, buffer):
-        Q = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
+        U = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
         pixels = (c.i1 - c.i0) * layer.w_out
-        Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)  # image by image
+        Un = U.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)  # image by image
         dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_out, pixels)
-        dW_part = Qn[0] @ dZn[0].T  # eq. (15), dW = U dZ^T summed over the chunk's images
-        for Un, dZ in zip(Qn[1:], dZn[1:], strict=True):
-            dW_part += Un @ dZ.T
-        np.matmul(Wm, dZn, out=Qn)  # dQ = W dZ, the windows' gradient, over Q
+        dW_part = Un[0] @ dZn[0].T  # eq. (15), dF = U dZ^T summed over the chunk's images
+        for U_n, dZ_n in zip(Un[1:], dZn[1:], strict=True):
+            dW_part += U_n @ dZ_n.T
+        np.matmul(F, dZn, out=Un)  # dU = F dZ, the windows' gradient, over U
         shape = (c.n1 - c.n0, layer.ch_in, layer.h_in, layer.w_in)
         if c.whole:  # the chunk's images are its own: scatter straight into dq
-            col2im(Q, shape, layer.f, layer.s, layer.pads, out=dq[c.n0 : c.n1])
+            col2im(U, shape, layer.f, layer.s, layer.pads, out=dq[c.n0 : c.n1])
             return dW_part, None
         # eq. (29), a band of one image: its rows overlap the next band's, added in order below
-        return dW_part, col2im(Q, shape, layer.f, layer.s, layer.pads, rows=(c.i0, c.i1))
+        return dW_part, col2im(U, shape, layer.f, layer.s, layer.pads, rows=(c.i0, c.i1))
 
     def consume(c, result):
         dW_part, band = result
-        np.add(dWt, dW_part, out=dWt)
+        np.add(dFt, dW_part, out=dFt)
         if band is not None:  # bands of one image overlap: added here, in order
             r_lo, r_hi = input_rows(layer.h_in, layer.f, layer.s, layer.top, (c.i0, c.i1))
             dq[c.n0 : c.n1, :, r_lo:r_hi] += band
 
     chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, consume=consume)
-    dW = dWt.reshape(layer.ch_in, layer.f, layer.f, layer.ch_out).transpose(0, 3, 1, 2)
+    dW = dFt.reshape(layer.ch_in, layer.f, layer.f, layer.ch_out).transpose(0, 3, 1, 2)
     dW = np.ascontiguousarray(dW)
     return dq, dW, dz.sum(axis=(0, 2, 3))  # db: eq. (16)
 

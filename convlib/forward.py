@@ -92,10 +92,11 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
                  threads=None):
     """Pre-activation output of the layer, vectorized: eqs. (34)-(35) of the notes, corrected.
 
-    The windows of eq. (31) are gathered by :func:`convlib.im2col` into the window matrix of
-    eq. (34), one column per output pixel, and contracted with the filters over input
-    channels *and* filter pixels in one matrix product, ``z = W^T Q`` (eq. 35, in which the
-    notes index ``Q`` by the output channel instead of the input one). This is done chunk by
+    The windows of eq. (31) are gathered by :func:`convlib.im2col` into the window matrix
+    ``U`` of eq. (34), one column per output pixel, and contracted with the filters over input
+    channels *and* filter pixels in one matrix product, ``z = F^T U + b`` with ``F`` the
+    ``(ch_in f^2, ch_out)`` filter matrix (eq. 35, in which the notes index the window tensor
+    by the output channel instead of the input one). This is done chunk by
     chunk (a few images, or a band of output rows of one large image; see
     :mod:`convlib.chunks`), so that memory stays bounded, with the chunks on a thread pool.
     Same arguments and result as :func:`conv_forward_naive`, up to rounding.
@@ -128,15 +129,15 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
     """
     q, W, b, layer = prepare(q, W, b, s, h_out, padding)
     z = np.empty((layer.n_b, layer.ch_out, layer.h_out, layer.w_out), dtype=q.dtype)
-    Wt = np.ascontiguousarray(filter_matrix(W).T)  # (ch_out, ch_in f^2)
+    Ft = np.ascontiguousarray(filter_matrix(W).T)  # (ch_out, ch_in f^2)
 
     def work(c, buffer):
-        Q = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
-        # eq. (35), z_n = W^T Q_n for each image n of the chunk, written straight into z
+        U = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
+        # eq. (35), z_n = F^T U_n for each image n of the chunk, written straight into z
         pixels = (c.i1 - c.i0) * layer.w_out
-        Qn = Q.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)
+        Un = U.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)
         zn = z[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_out, pixels)
-        np.matmul(Wt, Qn, out=zn)
+        np.matmul(Ft, Un, out=zn)
         if b is not None:
             zn += b[:, None]
 

@@ -190,12 +190,13 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
     Column ``(n, i, j)`` holds the window of eq. (31) that output pixel ``(i, j)`` of image
     ``n`` reads, flattened as in eq. (32), channel after channel:
 
-    ``Q[(mu, a, b), (n, i, j)] == q_bar[n, mu, i s + a, j s + b]``,
+    ``U[(mu, a, b), (n, i, j)] == q_bar[n, mu, i s + a, j s + b]``,
 
     with ``q_bar`` the input padded by ``pads`` (eq. 8). This is the transpose of the notes'
-    tensor of eq. (34), reshaped to a matrix: ``Q.reshape(ch_in, f * f, n_b, h_out * w_out)
+    tensor of eq. (34), reshaped to a matrix: ``U.reshape(ch_in, f * f, n_b, h_out * w_out)
     .transpose(2, 0, 3, 1)`` is eq. (34)'s ``(n_b, ch_in, h_out w_out, f^2)``. In this layout
-    the forward pass is one matrix product, ``z = W^T Q`` (eq. 35). ``q_bar`` itself is never
+    the forward pass is one matrix product, ``z = F^T U`` with ``F`` the filters as a
+    ``(ch_in f^2, ch_out)`` matrix (eq. 35). ``q_bar`` itself is never
     made: one slice copy per filter offset fills the matrix, and the entries that fall on
     padding are set to zero. For ``s > 1`` the slices come from the polyphase components of
     ``q`` that the offsets read (at most ``min(f, s)^2`` of them, never ``s^2``).
@@ -217,7 +218,7 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
 
     Returns
     -------
-    Q : ndarray, shape (ch_in f^2, n_b h_out w_out)
+    U : ndarray, shape (ch_in f^2, n_b h_out w_out)
         (``h_out`` replaced by ``i1 - i0`` when ``rows`` is given.)
 
     Examples
@@ -231,11 +232,11 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
     """
     q = np.asarray(q)
     g = _Geometry(q.shape, f, s, pads, rows)
-    Q = _buffer(out, g.shape6, q.dtype, "out")
+    U = _buffer(out, g.shape6, q.dtype, "out")
     src = q.transpose(1, 0, 2, 3)[:, :, g.r_lo : g.r_hi]  # (ch_in, n_b, rows read, w_in)
     phases = _Phases(src, g.s)
     for a, b, (i0, i1), (j0, j1), (r, c) in g.offsets():
-        dst = Q[:, a, b]  # (ch_in, n_b, rows, w_out)
+        dst = U[:, a, b]  # (ch_in, n_b, rows, w_out)
         if i1 <= i0 or j1 <= j0:  # this offset reads only padding
             dst[...] = 0
             continue
@@ -247,21 +248,21 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
         dst[:, :, i0:i1, j0:j1] = part[
             :, :, r // g.s : r // g.s + i1 - i0, c // g.s : c // g.s + j1 - j0
         ]
-    return Q.reshape(g.ch_in * g.f * g.f, -1)
+    return U.reshape(g.ch_in * g.f * g.f, -1)
 
 
-def col2im(dQ, shape, f: int, s: int = 1, pads=0, *, rows=None, out=None):
+def col2im(dU, shape, f: int, s: int = 1, pads=0, *, rows=None, out=None):
     """Scatter-add a window matrix back onto the input: the adjoint of :func:`im2col`.
 
-    Every entry of ``dQ`` is added to the input pixel it would have been read from, so
+    Every entry of ``dU`` is added to the input pixel it would have been read from, so
     ``<im2col(x), Y> == <x, col2im(Y)>`` for all ``x`` and ``Y``. Where windows overlap
     (``s < f``) the contributions add up (never assign); entries that fall on padding are
-    dropped; input pixels no window reads stay zero. In the backward pass ``dQ = W dz`` is
+    dropped; input pixels no window reads stay zero. In the backward pass ``dU = F dz`` is
     the gradient of the windows, and this scatter turns it into ``dq`` (eq. 29).
 
     Parameters
     ----------
-    dQ : ndarray, shape (ch_in f^2, n_b h_out w_out)
+    dU : ndarray, shape (ch_in f^2, n_b h_out w_out)
         As returned by :func:`im2col`.
     shape : tuple
         Shape of the unpadded input ``q``, ``(n_b, ch_in, h_in, w_in)``.
@@ -283,18 +284,18 @@ def col2im(dQ, shape, f: int, s: int = 1, pads=0, *, rows=None, out=None):
     >>> bool(np.isclose(np.sum(im2col(x, 3, 1) * Y), np.sum(x * col2im(Y, x.shape, 3, 1))))
     True
     """
-    dQ = np.asarray(dQ)
+    dU = np.asarray(dU)
     g = _Geometry(shape, f, s, pads, rows)
     size = int(np.prod(g.shape6))
-    if dQ.ndim != 2 or dQ.size != size or dQ.shape[0] != g.ch_in * g.f * g.f:
+    if dU.ndim != 2 or dU.size != size or dU.shape[0] != g.ch_in * g.f * g.f:
         raise ValueError(
-            f"dQ must have shape {(g.ch_in * g.f * g.f, size // (g.ch_in * g.f * g.f))} for "
-            f"q of shape {tuple(shape)}; got {dQ.shape}"
+            f"dU must have shape {(g.ch_in * g.f * g.f, size // (g.ch_in * g.f * g.f))} for "
+            f"q of shape {tuple(shape)}; got {dU.shape}"
         )
-    dQ6 = dQ.reshape(g.shape6)
+    dU6 = dU.reshape(g.shape6)
     band = (g.n_b, g.ch_in, g.r_hi - g.r_lo, g.w_in)
     if out is None:
-        out = np.zeros(band, dtype=dQ.dtype)
+        out = np.zeros(band, dtype=dU.dtype)
     elif out.shape != band:
         raise ValueError(f"out must have shape {band}; got {out.shape}")
     dst = out.transpose(1, 0, 2, 3)  # a view: the adds below land in out
@@ -303,7 +304,7 @@ def col2im(dQ, shape, f: int, s: int = 1, pads=0, *, rows=None, out=None):
         if i1 > i0 and j1 > j0:
             part = phases[r % g.s, c % g.s]
             rows_, cols = slice(r // g.s, r // g.s + i1 - i0), slice(c // g.s, c // g.s + j1 - j0)
-            part[:, :, rows_, cols] += dQ6[:, a, b, :, i0:i1, j0:j1]
+            part[:, :, rows_, cols] += dU6[:, a, b, :, i0:i1, j0:j1]
     phases.flush()
     return out
 

@@ -163,7 +163,7 @@ def test_col2im_adds_into_out():
 
 
 def test_col2im_shape_error():
-    with pytest.raises(ValueError, match=r"dQ must have shape \(9, 9\)"):
+    with pytest.raises(ValueError, match=r"dU must have shape \(9, 9\)"):
         col2im(np.ones((1, 1, 4, 9)), (1, 1, 5, 5), 3, 1)
     with pytest.raises(ValueError, match=r"out must have shape \(1, 1, 5, 5\)"):
         col2im(np.ones((9, 9)), (1, 1, 5, 5), 3, 1, out=np.zeros((1, 1, 5, 4)))
