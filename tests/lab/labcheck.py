@@ -49,6 +49,11 @@ def serve_lab(root: Path, home: Path):
     (home / "config/labconfig/page_config.json").write_text(
         json.dumps({"disabledExtensions": DISABLED_PLUGINS}), encoding="utf8"
     )
+    # no autosave: Run All must leave the served notebooks as they were
+    docmanager = home / "settings" / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True, exist_ok=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text('{"autosave": false}',
+                                                           encoding="utf8")
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(home / "config"),
@@ -175,6 +180,11 @@ async () => {
       }
     }
     if (type === "markdown") {
+      // jupyterlab-myst renders asynchronously (and re-renders every cell of the notebook
+      // when references change): give a long notebook on a busy machine time
+      for (let t = 0; t < 150 && !(cell.rendered && cell.node.querySelector(".myst")); t++) {
+        await sleep(200);
+      }
       info.rendered = cell.rendered && !!cell.node.querySelector(".myst");
       if (!info.rendered) {
         const plain = cell.node.querySelector(".jp-RenderedMarkdown");

@@ -6,7 +6,8 @@ port, a token, throwaway Jupyter directories); headless Debian Chromium opens ea
 runs all cells and checks every cell (see labcheck.py for the list of failures). Screenshots
 of each chapter (top, end, every animation and explorer) go to _build/lab-screenshots/.
 
-The committed notebooks are never modified (Run All works on the copies, never saved).
+The committed notebooks are never modified: JupyterLab serves copies, with autosave off,
+and the test checks that even the copies are left as they were.
 Environment: LAB_SCREENSHOTS (default _build/lab-screenshots), LAB_RUN_TIMEOUT (seconds per
 chapter, default 900).
 """
@@ -38,7 +39,7 @@ def lab(tmp_path_factory):
     if results.is_dir():
         shutil.copytree(results, work / "benchmarks" / "results")
     with serve_lab(work, tmp_path_factory.mktemp("lab-home")) as (base, token):
-        yield base, token
+        yield base, token, work
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +50,16 @@ def lab_browser(tmp_path_factory):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_runs_and_renders_in_jupyterlab(path, lab, lab_browser):
-    base, token = lab
-    nb = json.loads(path.read_text(encoding="utf8"))
-    before = path.read_bytes()
+    base, token, work = lab
+    copy = work / "chapters" / path.name  # the served copy, taken when the server started
+    before = copy.read_bytes()
+    nb = json.loads(before)
     try:
         problems, notes = run_notebook(lab_browser, base, token, f"chapters/{path.name}", nb,
                                        SHOTS / path.stem)
     finally:
         shutdown_kernels(base, token)
     NOTES.extend(f"{path.name}: {n}" for n in dict.fromkeys(notes))
-    assert path.read_bytes() == before, f"{path} was modified by the test"
+    assert copy.read_bytes() == before, f"JupyterLab saved {copy} (autosave should be off)"
     assert not problems, (f"{path.name} in JupyterLab (screenshots {SHOTS}/{path.stem}__*.png):"
                           "\n  " + "\n  ".join(dict.fromkeys(problems)))
