@@ -2,6 +2,9 @@
 
 - It starts with the guarded install cell, byte for byte, tagged ``remove-cell`` (the book
   hides it; Colab and Binder without the course run it; locally it does nothing).
+- Every figure caption (myst-nb cell metadata) is repeated, under the same label, in the
+  caption cell tools/visible_captions.py writes after the figure, so JupyterLab shows it and
+  resolves references to it (run the tool after editing a caption).
 - Its markdown uses only MyST roles and directives that jupyterlab-myst renders. The lists
   below were checked in JupyterLab 4.6 with jupyterlab-myst 2.7 in headless Chromium: an
   unknown directive shows as an "Unknown Directive" box (``{glue:figure}``, ``{rubric}``,
@@ -11,12 +14,15 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+sys.path.insert(0, str(ROOT / "tools"))
+import visible_captions  # noqa: E402
 
 GUARD = '''\
 # Colab or Binder without the course installed: install convlib from the course repository.
@@ -66,6 +72,14 @@ def test_starts_with_the_guarded_install_cell(path):
     tags = first.get("metadata", {}).get("tags", [])
     assert "remove-cell" in tags, f"{path.name}: cell 0 lacks the tag remove-cell ({tags})"
     assert not first.get("outputs"), f"{path.name}: the guarded cell printed something"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figure_captions_are_visible_outside_the_book(path):
+    assert not visible_captions.process(path, check=True), (
+        f"{path.name}: a figure caption is not (or no longer) repeated in its caption cell; "
+        f"run `.venv/bin/python tools/visible_captions.py chapters/{path.name}`"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
