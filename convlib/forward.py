@@ -77,7 +77,8 @@ def conv_forward_naive(q, W, b=None, s=1, h_out="valid", *, padding=None):
                     for mu in range(ch_in):
                         for i_ in range(f):
                             for j_ in range(f):
-                                total += q_bar[n, mu, i * s + i_, j * s + j_] * W[mu, nu, i_, j_]
+                                q_ij = q_bar[n, mu, i * s + i_, j * s + j_]
+                                total += q_ij * W[mu, nu, i_, j_]
                     z[n, nu, i, j] = total
     return z
 
