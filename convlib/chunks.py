@@ -75,8 +75,9 @@ def plan(layer, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
     workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
     row = layer.ch_in * layer.f * layer.f * layer.w_out * itemsize  # the matrix of one output row
     image = row * layer.h_out
-    # at least SPLIT chunks when the whole matrix is larger than MIN_CHUNK, so that a small
-    # layer still keeps the threads busy (this depends on sizes only, never on threads)
+    # so that a small layer still keeps the threads busy: at least SPLIT chunks once the whole
+    # matrix reaches SPLIT * MIN_CHUNK; a smaller layer above MIN_CHUNK gets chunks of at most
+    # MIN_CHUNK (this depends on sizes only, never on threads)
     target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
     if image <= target:
         per = max(1, target // image)
