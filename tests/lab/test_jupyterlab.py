@@ -54,6 +54,8 @@ def test_chapter_runs_and_renders_in_jupyterlab(path, lab, lab_browser):
     copy = work / "chapters" / path.name  # the served copy, taken when the server started
     before = copy.read_bytes()
     nb = json.loads(before)
+    for old in SHOTS.glob(f"{path.stem}__*.png"):  # screenshots of an earlier run
+        old.unlink()
     try:
         problems, notes = run_notebook(lab_browser, base, token, f"chapters/{path.name}", nb,
                                        SHOTS / path.stem)
