@@ -574,8 +574,9 @@ def gradient_check(net, x, y, h=1e-5, keys=None):
 
     The error of a parameter is ``||g - n|| / (||g|| + ||n||)`` (Euclidean norms; ``g`` from
     backprop, ``n`` numerical). The entrywise measure of :func:`convlib.rel_error` is not
-    used here: in a whole network some entries of a gradient are ~1e-9, where the rounding
-    of the loss (~1e-16 / h) is as large as the entry itself.
+    used here: the rounding of the loss puts ~1e-16 |loss| / h (~2e-11) on every numerical
+    entry, and a network's gradient has small entries (a few 1e-6 in the training chapter's
+    network) whose entrywise error then exceeds 1e-6 although the gradient is right.
 
     Returns
     -------
