@@ -140,7 +140,7 @@ def windows_data(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None):
     dict
         The canvas of :func:`padding_data` (notes' convention) plus ``window``, a boolean
         mask on the padded input of the cells ``q_bar(i s + i', j s + j')`` that ``z(i, j)``
-        reads (from ``convlib.windows``), and ``neighbours``: ``{(k, l): mask}`` for the
+        reads (from ``convlib.windows``), and ``neighbours``: ``{(k, m): mask}`` for the
         output pixels next to ``(i, j)``.
     """
     L = _layer(h_in, w_in, f, s, h_out)
@@ -176,8 +176,8 @@ def dilation_data(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None):
 
     ``dz`` holds the numbers ``1 .. h_out w_out`` so each entry can be followed;
     ``dz_hat = convlib.dilate(dz, s)`` has ``s (h_out - 1) + 1`` rows. Placed on the padded
-    input at offset ``(i, j)`` its entries sit on the cells ``q_bar(i + s k, j + s l)`` that
-    eq. (14) multiplies by ``dz(k, l)`` to give ``dW(i, j)``.
+    input at offset ``(i, j)`` its entries sit on the cells ``q_bar(i + s k, j + s m)`` that
+    eq. (14) multiplies by ``dz(k, m)`` to give ``dW(i, j)``.
 
     Returns
     -------
@@ -217,7 +217,7 @@ def input_gradient_data(h_in=7, f=3, s=2, h_out="same", i=3, j=3, *, w_in=None):
         - ``pixel``: ``(i + top, j + left)``, the pixel in padded coordinates (eq. 8);
         - ``influenced``: boolean ``(h_out, w_out)`` mask of the outputs whose window
           (eq. 6, ``convlib.windows``) reads the pixel, and ``weight_index[k, l] = (a, b)``,
-          the filter entry ``W(a, b)`` that multiplies it in ``z(k, l)``;
+          the filter entry ``W(a, b)`` that multiplies it in ``z(k, m)``;
         - ``dz``: the numbers ``1 .. h_out w_out``; ``dz_bar``: ``convlib.dilated_padded_dz``
           of it (eqs. 24-26, 29), shape ``(h_in + f - 1, w_in + f - 1)``; ``dz_bar_inside``:
           True on the cells of ``dz_bar`` inside the dilated ``dz_hat`` (not padding);

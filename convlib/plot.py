@@ -312,7 +312,7 @@ def _render_dilation(d, fig, min_size):
     _render_small(p_dw, dw, entry_colors(dw, "#ffffff", "#f7f7f7"), "dW (f × f)",
                   labels=False)
     p_dw.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
-    suptitle(fig, f"eqs. 14-15: dW({i}, {j}) = Σ dz(k, l) q̄({i}+{s}k, {j}+{s}l): dẑ placed at "
+    suptitle(fig, f"eqs. 14-15: dW({i}, {j}) = Σ dz(k, m) q̄({i}+{s}k, {j}+{s}m): dẑ placed at "
               f"({i}, {j}) of q̄\n"
               f"dẑ: s−1 = {s - 1} zeros between entries, s(h_out−1)+1 = {hh} cells a side "
               f"(the notes print h_out(s+1)−1 = {ho * (s + 1) - 1})")
@@ -328,7 +328,7 @@ def draw_dilation(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=No
                   min_size=None):
     """Draw ``dz``, its dilation ``dz_hat`` and ``dz_hat`` on the padded input: eqs. 14-15, 29.
 
-    ``dW(i, j) = sum_{k, l} dz(k, l) q_bar(i + s k, j + s l)`` (eq. 14 without the notes'
+    ``dW(i, j) = sum_{k, m} dz(k, m) q_bar(i + s k, j + s m)`` (eq. 14 without the notes'
     sum over ``nu``) is a stride-1 cross-correlation of ``q_bar`` with ``dz_hat``, ``dz``
     with ``s - 1`` zeros between entries (eq. 15), ``s (h_out - 1) + 1`` cells a side. The
     entries of ``dz`` (numbered ``1 .. h_out w_out``) land on the cells of ``q_bar`` they
@@ -412,7 +412,7 @@ def draw_input_gradient(h_in=7, f=3, s=2, h_out="same", i=3, j=3, *, w_in=None, 
     """Draw which outputs input pixel ``(i, j)`` influences and eq. (29) computing ``dq(i, j)``.
 
     Left: the padded input with ``q(i, j)`` (dark) and every window of eq. (6) that reads it.
-    Middle: those outputs ``z(k, l)``, each labelled with the filter entry ``W(a, b)`` that
+    Middle: those outputs ``z(k, m)``, each labelled with the filter entry ``W(a, b)`` that
     multiplies ``q(i, j)`` in it (eqs. 17-22). Right: ``dz_bar``, the dilated ``dz``
     (entries numbered ``1 .. h_out w_out``) padded by eqs. (24)-(26) to ``h_in + f - 1``,
     with the rotated filter ``rot180(W)`` (eq. 22) placed at ``(i, j)``: the ``dz`` entries
