@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from cases import CASES
-from reference import case_geometry
+from reference import assert_same, case_geometry
 
 import convlib
 from convlib import (
@@ -144,10 +144,6 @@ def test_windows_is_a_read_only_view():
         v[0, 0, 0, 0, 0, 0] = 1.0
 
 
-def _rel(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30)
-
-
 @some_cases
 def test_float32_stays_float32_and_is_close_to_float64(some_case):
     case = some_case
@@ -156,14 +152,14 @@ def test_float32_stays_float32_and_is_close_to_float64(some_case):
     for fn in LAYER:
         z32, z64 = fn(q, W, b, **case.kwargs), fn(*a64[:3], **case.kwargs)
         assert z32.dtype == np.float32
-        assert _rel(z32, z64) < 1e-5
+        assert_same(z32, z64, fn.__name__, 1e-5, norm=True)
     for fn in GRADIENTS:
         got32, got64 = fn(dz, q, W, **case.kwargs), fn(a64[3], *a64[:2], **case.kwargs)
         got32 = got32 if isinstance(got32, tuple) else (got32,)
         got64 = got64 if isinstance(got64, tuple) else (got64,)
         for g32, g64 in zip(got32, got64, strict=True):
             assert g32.dtype == np.float32, fn.__name__
-            assert _rel(g32, g64) < 1e-5, fn.__name__
+            assert_same(g32, g64, fn.__name__, 1e-5, norm=True)
     assert bias_gradient(dz).dtype == np.float32
     z = conv_forward(q, W, b, **case.kwargs)
     for name in convlib.ACTIVATIONS:
