@@ -74,6 +74,7 @@ def write(nb, path):
     path.write_text(nbformat.writes(nb) + "\n", encoding="utf8")
 
 
+@pytest.mark.slow  # over 2 s on 2 cores: out of `make check`
 def test_check_mode_updates_orphans_and_fences(tmp_path):
     path = tmp_path / "nb.ipynb"
     write(small_notebook(), path)
