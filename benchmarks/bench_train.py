@@ -1,4 +1,6 @@
-"""Time per training epoch of chapter 7's network: convlib.nn against PyTorch on the CPU.
+"""Time per training epoch of the training chapter's network: convlib.nn against PyTorch.
+
+The network is the one of ``chapters/07_training.ipynb``; both run on the CPU.
 
 Run from the repository root (``make bench`` does this)::
 
