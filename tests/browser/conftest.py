@@ -8,9 +8,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pagecheck import browser_context  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(tmp_path_factory):
-    """One headless Chromium (Debian's) with a fresh profile for the whole session."""
+    """One headless Chromium (Debian's) with a fresh profile per test module.
+
+    Not per session: a sync Playwright left running would make every later
+    ``sync_playwright()`` of the same pytest run (the JupyterLab tests in tests/lab) fail with
+    "using Playwright Sync API inside the asyncio loop"."""
     with browser_context(tmp_path_factory.mktemp("chromium") / "profile") as context:
         yield context
 
