@@ -144,6 +144,9 @@ def stage(src: Path) -> dict:
         report[path.name] = convert_notebook(path)
     for path in sorted((src / "chapters").glob("*.md")):
         text, removed = strip_solutions(path.read_text())
+        # the guide is left out of this edition: a link to it becomes plain words
+        text = re.sub(r"\{doc\}`instructors`|\[[^\]]*\]\(instructors\.md\)",
+                      "the instructors' guide (in the instructors' edition)", text)
         path.write_text(text)
         report[path.name] = {"solutions": removed, "listings": 0}
     guide = src / f"{GUIDE}.md"
