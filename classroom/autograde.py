@@ -6,6 +6,9 @@ whose total run time is capped too; nbgrader's own per-cell timeout (``Execute.t
 nbgrader_config.py, or ``--cell-timeout``) interrupts an endless loop in one cell. A
 submission that fails, runs out of time or crashes its kernel is reported and the others are
 graded all the same. Feedback (HTML, hidden tests removed) is generated for each graded one.
+Its pages load MathJax from ``feedback/<student>/mathjax/``, a copy this script puts into every
+student's feedback folder (from ``node_modules/``, which ``make autograde`` installs): they
+typeset their math without internet, also from a zipped copy of the student's folder.
 
 This is a limit, not a sandbox: run it as an unprivileged user without network, or in a
 container (see the instructor's guide, chapters/instructors.md).
@@ -20,12 +23,16 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 COURSE = Path(__file__).resolve().parent
+# MathJax 3 from npm (package.json); templates/feedback/mathjax.html.j2 loads this one file.
+MATHJAX = COURSE.parent / "node_modules" / "mathjax"
+MATHJAX_FILES = ("es5/tex-svg-full.js", "LICENSE")
 
 
 # Runs first in the child: caps its address space (inherited by the kernel it starts), then
@@ -67,6 +74,20 @@ def submissions(course: Path, assignments):
     return found
 
 
+def install_mathjax(course: Path, mathjax: Path) -> str:
+    """Copy MathJax into feedback/<student>/mathjax/ of every student; return what went wrong."""
+    missing = [name for name in MATHJAX_FILES if not (mathjax / name).is_file()]
+    if missing:
+        return (f"{mathjax} lacks {', '.join(missing)}: run `npm ci` in the repository "
+                "(make autograde does); the feedback pages show raw TeX until then")
+    for student in sorted(p for p in (course / "feedback").glob("*") if p.is_dir()):
+        target = student / "mathjax"
+        target.mkdir(exist_ok=True)
+        for name in MATHJAX_FILES:
+            shutil.copyfile(mathjax / name, target / Path(name).name)
+    return ""
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help="assignment names (default: all)")
@@ -80,6 +101,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1,
                         help="submissions graded at the same time, each in its own process")
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    parser.add_argument("--mathjax", type=Path, default=MATHJAX,
+                        help="the npm package mathjax 3 that the feedback pages load "
+                        "(default: node_modules/mathjax of the repository)")
     args = parser.parse_args(argv)
 
     course = args.course.resolve()
@@ -110,6 +134,11 @@ def main(argv=None) -> int:
         print(f"{'(feedback)':>20} {assignment:<16} {msg}", flush=True)
         if not ok:
             failed.append(("feedback", assignment))
+    if graded and not args.no_feedback:
+        problem = install_mathjax(course, args.mathjax.resolve())
+        print(f"{'(feedback)':>20} {'mathjax':<16} {problem or 'ok'}", flush=True)
+        if problem:
+            failed.append(("feedback", "mathjax"))
     print(f"{len(todo) - len(failed)} of {len(todo)} submissions graded"
           + (f"; failed: {failed}" if failed else ""))
     return 1 if failed else 0

@@ -4,6 +4,9 @@
 chapters/instructors.md) run nbgrader 0.9 from the instructor's environment, .venv-instructor.
 """
 
+from pathlib import Path
+
+import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
@@ -43,4 +46,11 @@ c.Execute.interrupt_on_timeout = True
 # cells' errors cut to their messages (which name the property, never the expected values).
 c.GenerateFeedback.preprocessors = [
     GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor,
+]
+# ... and typesets its math offline: templates/feedback/ goes before nbgrader's own `feedback`
+# template and replaces nbconvert's MathJax 2 from a CDN by the MathJax 3 copy that
+# autograde.py puts into feedback/<student>/mathjax/ (no page loads anything from the internet).
+c.HTMLExporter.extra_template_basedirs = [
+    str(Path(__file__).resolve().parent / "templates"),
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
 ]
