@@ -113,6 +113,7 @@ classroom: instructor setup
 	$(BIN)/python tools/student_edition.py _build/student
 
 ## Autograde every submission under classroom/submitted/<student>/<assignment>/, each in its
-## own process with a memory cap and time limits, then write the feedback (classroom/feedback/).
-autograde: instructor
+## own process with a memory cap and time limits, then write the feedback (classroom/feedback/;
+## its pages load the MathJax of node_modules/, copied into each student's folder).
+autograde: instructor node_modules/.installed
 	$(IPATH) $(IBIN)/python classroom/autograde.py $(AUTOGRADE_ARGS)
