@@ -13,7 +13,10 @@ assignment; the release must hold no solution code, no model answer and no hidde
   part, the rest of it and the rest of the batch graded;
 - a submission that is not a notebook at all: reported, the others graded.
 
-The feedback must not reveal the hidden tests. nbgrader runs from the instructor's
+The feedback must not reveal the hidden tests, and must work offline: no page refers to
+anything on the internet, and a student's feedback folder, zipped and unpacked elsewhere, shows
+its math typeset by MathJax in headless Chromium from file:// (a screenshot is saved next to
+it, in pytest's temporary folder). nbgrader runs from the instructor's
 environment (``make instructor`` creates ``.venv-instructor``); without it the test is
 skipped, unless ``CLASSROOM_TEST_REQUIRED`` is set (``make test`` sets it).
 """
@@ -27,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -36,6 +40,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 IBIN = ROOT / ".venv-instructor" / "bin"
 GENERATED = ("release", "submitted", "autograded", "feedback", "gradebook.db", ".nbgrader.log")
+MATHJAX = ROOT / "node_modules" / "mathjax"  # npm ci (make test sets it up)
 CELL_TIMEOUT = 20  # seconds per cell for this test (the endless loop costs this much)
 
 # Docstring lines of the reference solutions, where the seeded mistakes are inserted.
@@ -192,6 +197,11 @@ json.dump(out, sys.stdout)
 """
 
 
+def _generated(folder, names):
+    """copytree's ignore: the generated folders at the course's top (not templates/feedback/)."""
+    return [n for n in names if n in GENERATED and Path(folder) == ROOT / "classroom"]
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A graded copy of the course folder: (path, sources, scores, autograde output)."""
@@ -201,7 +211,7 @@ def course(tmp_path_factory):
             pytest.fail(reason)
         pytest.skip(reason)
     course = tmp_path_factory.mktemp("classroom") / "classroom"
-    shutil.copytree(ROOT / "classroom", course, ignore=shutil.ignore_patterns(*GENERATED))
+    shutil.copytree(ROOT / "classroom", course, ignore=_generated)
     sources = {p.parent.name: p for p in sorted(course.glob("source/*/*.ipynb"))}
     assert "a1_forward" in sources
     for name in sources:
@@ -227,7 +237,7 @@ def course(tmp_path_factory):
 
     proc = _run([IBIN / "python", course / "autograde.py", "--course", course,
                  "--cell-timeout", str(CELL_TIMEOUT), "--submission-timeout", "600",
-                 "--jobs", "3"],
+                 "--jobs", "3", "--mathjax", MATHJAX],
                 course, check=False)
     scores = json.loads(_run([IBIN / "python", "-c", SCORES], course).stdout)
     return course, sources, scores, proc
@@ -301,6 +311,80 @@ def test_feedback_names_the_property_and_hides_the_hidden_tests(course):
     convlib_call = html.unescape(re.sub(r"<[^>]+>", "", next(
         path.glob("feedback/calls-convlib/a1_forward/*.html")).read_text()))
     assert "switched off while this part is graded" in convlib_call
+
+
+class _Fetched(HTMLParser):
+    """What a browser fetches by itself: src= of any tag, <link href>, CSS url() and @import."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls, self.scripts, self._style = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("src"):
+            self.urls.append(attrs["src"])
+            if tag == "script":
+                self.scripts.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.urls.append(attrs["href"])
+        self.urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", attrs.get("style") or "")
+        self._style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._style = False
+
+    def handle_data(self, data):
+        if self._style:
+            self.urls += re.findall(r"url\(\s*['\"]?([^'\")]+)", data)
+            self.urls += re.findall(r"@import\s+['\"]([^'\"]+)", data)
+
+
+def test_feedback_loads_nothing_from_the_internet(course):
+    path, _, _, proc = course
+    assert re.search(r"\(feedback\)\s+mathjax\s+ok", proc.stdout), proc.stdout
+    pages = sorted(path.glob("feedback/*/*/*.html"))
+    assert pages
+    for page in pages:
+        fetched = _Fetched()
+        fetched.feed(page.read_text())
+        remote = [u for u in fetched.urls if re.match(r"(https?:)?//", u)]
+        assert not remote, f"{page} loads from the internet: {remote}"
+        # every script is there, MathJax among them, in the student's own folder
+        assert any("mathjax" in src for src in fetched.scripts), f"{page}: no MathJax"
+        for src in fetched.scripts:
+            target = (page.parent / src).resolve()
+            assert target.is_file(), f"{page}: its script {src} is missing"
+            assert page.parents[1] in target.parents, f"{page}: {src} is outside the folder"
+
+
+def test_feedback_math_is_typeset_offline_from_a_zipped_folder(course, tmp_path):
+    """The instructor zips one student's feedback folder and mails it; the student opens it."""
+    path, _, _, _ = course
+    sys.path.insert(0, str(ROOT / "tests" / "browser"))
+    from pagecheck import JS_WAIT_MATHJAX, browser_context
+
+    archive = shutil.make_archive(str(tmp_path / "reference"), "zip", path / "feedback",
+                                  "reference")
+    shutil.unpack_archive(archive, tmp_path / "mail")
+    page_file = tmp_path / "mail" / "reference" / "a1_forward" / "a1_forward.html"
+    with browser_context(tmp_path / "profile") as context:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_file.as_uri())
+        assert page.evaluate(JS_WAIT_MATHJAX) == "ready"
+        page.set_viewport_size({"width": 1280, "height": 2400})
+        page.screenshot(path=str(tmp_path / "feedback.png"))
+        typeset = page.locator("mjx-container").count()
+        errors = page.locator('mjx-merror, [data-mml-node="merror"]').count()
+        # a Markdown cell known to hold math: $h_\mathrm{out}$, $p$, \lceil p/2 \rceil, ...
+        cell = page.locator("p", has_text="The notes fix the output size").first
+        cell_math = cell.locator("mjx-container").count()
+        cell_text = cell.inner_text()
+    assert not [u for u in requests if not u.startswith("file://")], requests
+    assert typeset >= 10 and errors == 0, (typeset, errors)
+    assert cell_math >= 4 and "$" not in cell_text and "\\lceil" not in cell_text, cell_text
 
 
 if __name__ == "__main__":
