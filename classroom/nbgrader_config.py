@@ -4,11 +4,26 @@
 chapters/instructors.md) run nbgrader 0.9 from the instructor's environment, .venv-instructor.
 """
 
+import os
+import sys
 from pathlib import Path
 
 import nbgrader
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from grading.sealed import SanitizeOutputs, SealedExecute, TrustedChecks  # noqa: E402
 
 
 class ShortTracebacks(NbGraderPreprocessor):  # (nbconvert's base class is disabled)
@@ -37,15 +52,25 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db?timeout=60"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Untrusted code: a cell that runs longer than this is interrupted and scores zero
-# (classroom/autograde.py also caps each submission's memory and total time).
+# Untrusted code runs in a sealed kernel, one sandbox per submission (grading/sandbox.py), and
+# the hidden tests are judged outside it (grading/checks/): nbgrader's own execution step is
+# replaced by SealedExecute, and TrustedChecks turns each test cell's output into the verdict
+# (the score nbgrader records), SanitizeOutputs strips whatever could run in a browser.
+# A cell that runs longer than this is interrupted and scores zero (autograde.py also caps
+# each submission's total time).
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+c.SealedExecute.grading_venv = os.environ.get(
+    "CONVGRADE_VENV", str(HERE.parent / ".venv-grader"))
+c.Autograde.autograde_preprocessors = [
+    SealedExecute, IgnorePattern, ClearMetadataPreprocessor, TrustedChecks, SanitizeOutputs,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
 
 # Feedback shows the student's notebook with the hidden tests taken out again and the test
 # cells' errors cut to their messages (which name the property, never the expected values).
 c.GenerateFeedback.preprocessors = [
-    GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor,
+    SanitizeOutputs, GetGrades, ClearHiddenTests, ShortTracebacks, CSSHTMLHeaderPreprocessor,
 ]
 # ... and typesets its math offline: templates/feedback/ goes before nbgrader's own `feedback`
 # template and replaces nbconvert's MathJax 2 from a CDN by the MathJax 3 copy that

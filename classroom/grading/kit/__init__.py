@@ -1,0 +1,1 @@
+"""What the sealed kernel imports (`convgrade`) and how its folder is built (`build`)."""
