@@ -87,7 +87,8 @@ def expect_array(label, got, want, where, dtype=True):
 
 def value(label, record):
     """The student's value of one case, or a Verdict naming the error and the case."""
-    where = f"(case {record.get('case', '?')})"
+    case = str(record.get("case", "?"))
+    where = case if case.startswith("(") else f"(case {case})"
     if "error" in record:
         text = str(record["error"])
         if text.startswith("KeyboardInterrupt"):
