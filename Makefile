@@ -6,7 +6,7 @@ TORCH ?= 2.13.0
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
 .PHONY: setup setup-test book test check lint unit notebooks browser browser-test execute lab clean bench \
-	instructor classroom autograde
+	instructor sandbox classroom autograde
 
 ## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
 ## Awesome: pinned in package-lock.json, installed by npm into node_modules/, copied into
@@ -63,7 +63,7 @@ browser-test: book browser setup-test
 
 ## Everything: lint, the book build, unit tests, notebooks under strict nbval, and the
 ## browser test over every page of the built book.
-test: setup-test lint book browser instructor
+test: setup-test lint book browser instructor sandbox
 	CLASSROOM_TEST_REQUIRED=1 $(BIN)/pytest $(NBVAL) tests chapters
 	$(BIN)/pytest -q --doctest-modules convlib
 
@@ -92,6 +92,7 @@ clean:
 ## so it lives in its own environment, out of the students' .venv (make lab, Binder). Its
 ## bin/ goes first on PATH: nbgrader runs `alembic` as a program.
 IVENV := .venv-instructor
+GVENV := .venv-grader
 IBIN := $(IVENV)/bin
 IPATH := PATH="$(abspath $(IBIN)):$$PATH"
 ASSIGNMENTS ?= $(notdir $(wildcard classroom/source/*))
@@ -102,7 +103,21 @@ $(IVENV)/.installed: pyproject.toml
 	$(IBIN)/python -m pip install --quiet -e ".[test]" "torch==$(TORCH)" "nbgrader>=0.9,<0.10"
 	touch $@
 
-instructor: $(IVENV)/.installed
+instructor: $(IVENV)/.installed $(GVENV)/.installed
+
+## The grading environment the sealed kernel runs (classroom/grading/sandbox.py): numpy,
+## ipykernel and what the assignments import, nothing else (no nbgrader, no PyTorch, no
+## convlib: the sandbox gives each assignment a convlib without the functions it asks for).
+$(GVENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(GVENV)
+	$(GVENV)/bin/python -m pip install --quiet --upgrade pip
+	$(GVENV)/bin/python -m pip install --quiet "numpy>=1.24" "ipykernel>=6,<7" "matplotlib>=3.7" \
+	  "scikit-learn>=1.2"
+	touch $@
+
+## bubblewrap, the sandbox of the sealed autograding (apt-get as root, else says what to install).
+sandbox:
+	bash offline/require-tool.sh bwrap
 
 ## The student release of every assignment (classroom/release/) and the student edition of the
 ## book (_build/student/html: no exercise solutions, in the pages or the notebooks).
@@ -115,5 +130,6 @@ classroom: instructor setup
 ## Autograde every submission under classroom/submitted/<student>/<assignment>/, each in its
 ## own process with a memory cap and time limits, then write the feedback (classroom/feedback/;
 ## its pages load the MathJax of node_modules/, copied into each student's folder).
-autograde: instructor node_modules/.installed
-	$(IPATH) $(IBIN)/python classroom/autograde.py $(AUTOGRADE_ARGS)
+autograde: instructor sandbox node_modules/.installed
+	$(IPATH) CONVGRADE_VENV="$(abspath $(GVENV))" $(IBIN)/python classroom/autograde.py \
+	  $(AUTOGRADE_ARGS)

@@ -2,11 +2,12 @@
 # Makes sure a system tool the build or the browser test needs is installed.
 #   offline/require-tool.sh npm        Node.js + npm (installs the book's browser assets)
 #   offline/require-tool.sh chromium   Debian's Chromium at /usr/bin/chromium (browser test)
+#   offline/require-tool.sh bwrap      bubblewrap, the sandbox of the sealed autograding
 # As root on Debian/Ubuntu it installs the missing package with apt-get; otherwise it stops
 # with a message saying exactly what to install. It never skips silently.
 set -euo pipefail
 
-tool="${1:?usage: $0 npm|chromium}"
+tool="${1:?usage: $0 npm|chromium|bwrap}"
 case "$tool" in
   npm)
     present() { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; }
@@ -20,8 +21,14 @@ case "$tool" in
     what="Debian's Chromium browser at /usr/bin/chromium"
     hint="(elsewhere: a Chromium binary, path given in BOOK_CHROMIUM; the test never downloads one)"
     ;;
+  bwrap)
+    present() { command -v bwrap >/dev/null 2>&1; }
+    packages="bubblewrap"
+    what="bubblewrap (the command 'bwrap'), the sandbox every submission is graded in"
+    hint="(elsewhere: your distribution's bubblewrap package; grading never runs unsealed by default)"
+    ;;
   *)
-    echo "$0: unknown tool '$tool' (expected npm or chromium)" >&2
+    echo "$0: unknown tool '$tool' (expected npm, chromium or bwrap)" >&2
     exit 2
     ;;
 esac

@@ -85,7 +85,8 @@ class Sandbox:
     kit: Path                       # read-only /grading/lib inside (convgrade, a convlib)
     limits: Limits = field(default_factory=Limits)
     env: dict = field(default_factory=dict)   # the only environment variables inside
-    name: str = field(default_factory=lambda: f"convgrade-{uuid.uuid4().hex[:12]}")
+    name: str = field(default_factory=lambda: os.environ.get("CONVGRADE_PREFIX", "convgrade-")
+                      + uuid.uuid4().hex[:12])
 
     def __post_init__(self):
         # The run folder holds the connection file and the kernel's sockets. It is in memory

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 from pathlib import Path
 
 from jupyter_client.kernelspec import KernelSpecManager
@@ -29,7 +30,7 @@ from traitlets import Bool, Integer, Unicode
 
 from . import sandbox
 from .checks import verdict
-from .kit.build import kit_for
+from .kit.build import forget_kit, kit_for
 
 MIME = "application/x.convgrade+json"
 UNSEALED_ENV = "CONVGRADE_UNSEALED_I_TRUST_EVERY_SUBMISSION"
@@ -59,6 +60,8 @@ class SealedExecute(Execute):
             return super().preprocess(nb, resources, km=km)
         finally:
             self._box.close()
+            shutil.rmtree(self._box.run.parent / f"{self._box.name}-spec", ignore_errors=True)
+            forget_kit(assignment)
 
     def create_kernel_manager(self):
         box = self._box
@@ -87,12 +90,7 @@ class SealedExecute(Execute):
             work = self._box.run / "submission"
             work.mkdir()
             kwargs["cwd"] = str(work)
-        try:
-            return await super().async_start_new_kernel(**kwargs)
-        finally:
-            import shutil
-
-            shutil.rmtree(getattr(self, "_specs", ""), ignore_errors=True)
+        return await super().async_start_new_kernel(**kwargs)
 
     def process_message(self, msg, cell, cell_index):
         kind = msg.get("msg_type")

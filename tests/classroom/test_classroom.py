@@ -13,6 +13,9 @@ assignment; the release must hold no solution code, no model answer and no hidde
   part, the rest of it and the rest of the batch graded;
 - a submission that is not a notebook at all: reported, the others graded.
 
+Every kernel runs sealed (bubblewrap, grading/sandbox.py) and the hidden tests are judged
+outside it (grading/checks/); the attacks on that are in test_attacks.py.
+
 The feedback must not reveal the hidden tests, and must work offline: no page refers to
 anything on the internet, and a student's feedback folder, zipped and unpacked elsewhere, shows
 its math typeset by MathJax in headless Chromium from file:// (a screenshot is saved next to
@@ -171,6 +174,7 @@ def _points(source_nb):
 def _env():
     env = dict(os.environ)
     env["PATH"] = f"{IBIN}{os.pathsep}{env.get('PATH', '')}"
+    env["CONVGRADE_VENV"] = str(ROOT / ".venv-grader")  # the sealed kernel's environment
     env.pop("MPLBACKEND", None)
     return env
 
@@ -205,8 +209,8 @@ def _generated(folder, names):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A graded copy of the course folder: (path, sources, scores, autograde output)."""
-    if not (IBIN / "nbgrader").exists():
-        reason = "the instructor's environment is missing: run `make instructor`"
+    if not (IBIN / "nbgrader").exists() or not (ROOT / ".venv-grader").exists():
+        reason = "the instructor's or grading environment is missing: run `make instructor`"
         if os.environ.get("CLASSROOM_TEST_REQUIRED"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -310,7 +314,8 @@ def test_feedback_names_the_property_and_hides_the_hidden_tests(course):
     assert "the extra pixel of an odd p goes before" in split  # the failed property
     convlib_call = html.unescape(re.sub(r"<[^>]+>", "", next(
         path.glob("feedback/calls-convlib/a1_forward/*.html")).read_text()))
-    assert "switched off while this part is graded" in convlib_call
+    # the sealed kernel of a1 has no convlib at all: delegating fails with a plain ImportError
+    assert "No module named 'convlib'" in convlib_call
 
 
 class _Fetched(HTMLParser):

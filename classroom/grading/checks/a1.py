@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from convgrade import layers
 
 import convlib as cl
-from convgrade import layers
 
 from . import Verdict, close, expect_array, rel, value
 

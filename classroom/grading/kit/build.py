@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,7 +55,8 @@ def kit_for(assignment: str) -> Path:
         return _BUILT[assignment]
     short = assignment.split("_")[0]
     rules = importlib.import_module(f"grading.checks.{short}")
-    root = Path(tempfile.mkdtemp(prefix=f"convgrade-kit-{short}-"))
+    prefix = os.environ.get("CONVGRADE_PREFIX", "convgrade-")
+    root = Path(tempfile.mkdtemp(prefix=f"{prefix}kit-{short}-"))
     root.chmod(0o755)
     shutil.copytree(KIT / "convgrade", root / "convgrade",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -69,3 +71,10 @@ def kit_for(assignment: str) -> Path:
             path.write_text(strip_source(path.read_text(), set(removed)))
     _BUILT[assignment] = root
     return root
+
+
+def forget_kit(assignment: str) -> None:
+    """Remove the folder `kit_for` built (after the submission it served)."""
+    root = _BUILT.pop(assignment, None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)

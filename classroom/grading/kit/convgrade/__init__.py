@@ -58,7 +58,7 @@ def call(fn, args, kwargs=None):
         text = f"{type(exc).__name__}: {exc}"
         record = {"error": text[:300]}
     changed = any(isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True)
-                  for a, c in zip(args, copies))
+                  for a, c in zip(args, copies, strict=True))
     record["modified_input"] = bool(changed)
     return record
 
