@@ -67,14 +67,22 @@ def problem() -> str:
     return ""
 
 
-def _readable_roots() -> list[Path]:
-    """The Python the grading venv runs on (outside /usr when it is a pyenv or conda one)."""
-    roots = []
-    for prefix in {sys.base_prefix, os.path.realpath(sys.base_prefix)}:
-        p = Path(prefix)
-        if not str(p).startswith("/usr"):
-            roots.append(p)
-    return roots
+def _python_roots(venv: Path) -> list[Path]:
+    """The Python the grading venv runs on, when it lives outside /usr (pyenv, conda, ...)."""
+    home = None
+    cfg = venv / "pyvenv.cfg"
+    for line in cfg.read_text().splitlines() if cfg.exists() else []:
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            home = Path(value.strip())
+    prefixes = {home.parent} if home else set()
+    prefixes |= {Path(sys.base_prefix)}
+    roots = set()
+    for prefix in prefixes:
+        for p in (prefix, Path(os.path.realpath(prefix))):
+            if p.is_dir() and not str(p).startswith("/usr"):
+                roots.add(p)
+    return sorted(roots)
 
 
 @dataclass
@@ -143,9 +151,9 @@ class Sandbox:
         for etc in ("ld.so.cache", "localtime", "nsswitch.conf"):
             if os.path.exists(f"/etc/{etc}"):
                 binds += ["--ro-bind", f"/etc/{etc}", f"/etc/{etc}"]
-        for root in _readable_roots():
-            binds += ["--ro-bind", str(root), str(root)]
         venv = Path(self.venv).absolute()
+        for root in _python_roots(venv):
+            binds += ["--ro-bind", str(root), str(root)]
         binds += ["--ro-bind", str(venv), str(venv), "--ro-bind", str(self.kit), "/grading/lib"]
         env = {"HOME": "/submission", "PATH": f"{venv}/bin:/usr/bin:/bin",
                "PYTHONPATH": "/grading/lib", "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg",

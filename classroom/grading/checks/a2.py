@@ -163,6 +163,8 @@ def _check_check(got, label, variant, layer_seed):
     if layer is None:
         raise Verdict(f"gradient_check did not call input_gradient {where}: call your "
                       "functions by their names (the grader swaps in its own)")
+    if not (isinstance(layer, np.ndarray) and layer.shape == (9,) and layer.dtype.kind in "iu"):
+        raise Verdict(f"the hidden tests' record of the layer is malformed {where}")
     if variant == "right":
         if not np.all(errors <= 1e-6):
             raise Verdict(f"with correct gradients and a correct checker, gradient_check "
@@ -184,4 +186,4 @@ def _check_check(got, label, variant, layer_seed):
             raise Verdict("gradient_check's layer has an even padding along both axes "
                           f"(p = {p_h}, {p_w}): a dq whose backward padding is split like the "
                           "forward one would go unnoticed; the part asks for an output size "
-                          "that makes the padding odd")
+                          f"that makes the padding odd {where}")
