@@ -14,7 +14,9 @@ time capped for the whole submission), and whose hidden tests are judged outside
 - kills whatever a submission left behind (its cgroups) and stops it after
   ``--submission-timeout`` seconds;
 - generates the feedback and keeps only its HTML pages (plus MathJax, copied from
-  ``node_modules/`` into ``feedback/<student>/mathjax/``: the pages typeset their math offline).
+  ``node_modules/`` into ``feedback/<student>/mathjax/``: the pages typeset their math offline);
+- writes ``feedback/class-report.html`` (grading/report.py): per part, the share of students
+  with full points and the failed properties the hidden tests named most often.
 
 Usage, from anywhere (nbgrader must be on PATH, as in ``make autograde``)::
 
@@ -38,7 +40,7 @@ from pathlib import Path
 
 COURSE = Path(__file__).resolve().parent
 sys.path.insert(0, str(COURSE))
-from grading import sandbox  # noqa: E402
+from grading import report, sandbox  # noqa: E402
 
 # MathJax 3 from npm (package.json); templates/feedback/mathjax.html.j2 loads this one file.
 MATHJAX = COURSE.parent / "node_modules" / "mathjax"
@@ -264,6 +266,9 @@ def main(argv=None) -> int:
             print(f"{'(feedback)':>20} {'mathjax':<16} {problem or 'ok'}", flush=True)
             if problem:
                 failed.append(("feedback", "mathjax"))
+        written = report.write(course, sorted(graded))
+        if written:
+            print(f"{'(class report)':>20} {written.relative_to(course)}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(todo) - len(failed)} of {len(todo)} submissions graded"

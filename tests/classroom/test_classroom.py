@@ -318,6 +318,21 @@ def test_feedback_names_the_property_and_hides_the_hidden_tests(course):
     assert "No module named 'convlib'" in convlib_call
 
 
+def test_class_report_names_what_the_class_got_wrong(course):
+    """feedback/class-report.html: per part the share with full points, the failed properties."""
+    path, sources, scores, proc = course
+    page = (path / "feedback" / "class-report.html").read_text()
+    assert re.search(r"\(class report\)\s+feedback/class-report\.html", proc.stdout)
+    assert "src='data:image/png;base64," in page and "% with full points" in page  # chart, alt
+    for name in sources:
+        assert f"<h2>{name}</h2>" in page, name
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    # split-reversed fails three parts of a1 with the padding split named, no case in it
+    assert re.search(r"splits the padding the wrong way round: eq\. \(8\)[^:]*: 1 student", text)
+    assert "case '" not in text and "q of shape" not in text
+    assert "reference" not in text and "split-reversed" not in text  # no student is named
+
+
 class _Fetched(HTMLParser):
     """What a browser fetches by itself: src= of any tag, <link href>, CSS url() and @import."""
 

@@ -55,7 +55,7 @@ def call(fn, args, kwargs=None):
     except BaseException as exc:  # noqa: BLE001 (a student error is a result, not a crash)
         if isinstance(exc, KeyboardInterrupt):
             raise
-        text = f"{type(exc).__name__}: {exc}"
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         record = {"error": text[:300]}
     changed = any(isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True)
                   for a, c in zip(args, copies, strict=True))
