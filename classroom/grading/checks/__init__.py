@@ -23,6 +23,23 @@ if str(KIT) not in sys.path:
     sys.path.insert(0, str(KIT))
 
 
+def split(p):
+    """Eq. (8): ceil(p/2) before, floor(p/2) after (negative p crops, split the same way)."""
+    return -(-p // 2), p // 2
+
+
+def pads(case):
+    """((top, bottom), (left, right)) of eqs. (7)-(8) for a layer case."""
+    h_in, w_in, f, s, h_out, w_out = case[4:10]
+    return (split(s * (h_out - 1) + f - h_in), split(s * (w_out - 1) + f - w_in))
+
+
+def flat(p):
+    """(top, bottom, left, right) from ((top, bottom), (left, right))."""
+    (t, b), (l, r) = p
+    return (t, b, l, r)
+
+
 class Malformed(ValueError):
     """The kernel's output is not a result record (a tampered or broken kernel)."""
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from convgrade import layers
 
 import convlib as cl
 
-from . import Verdict, close, expect_array, rel, value
+from . import Verdict, close, expect_array, flat, rel, split, value
 
 # The kernel gets no convlib at all: numpy only.
 CONVLIB = None
 
 
 def _forward(q, W, b, s, pads):
-    return cl.conv_forward(q, W, b, s, padding=layers.flat(pads))
+    return cl.conv_forward(q, W, b, s, padding=flat(pads))
 
 
 def check(grade_id, name, label, args, record):
@@ -33,7 +32,7 @@ def check(grade_id, name, label, args, record):
         pair = _pair(got)
         if pair is None or sum(pair) != p:
             raise Verdict(f"split_padding({p}) returned {_show(got)}, whose sum is not p")
-        if pair != layers.split(p):
+        if pair != split(p):
             raise Verdict(f"split_padding({p}) returned {pair}: eq. (8): the extra pixel of an "
                           "odd p goes before: ceil(p/2) before and floor(p/2) after, for "
                           "negative p (cropping) too")
@@ -71,8 +70,8 @@ def check(grade_id, name, label, args, record):
 
 def _pads_of(q, W, s, h_out):
     f = W.shape[2]
-    return (layers.split(s * (h_out[0] - 1) + f - q.shape[2]),
-            layers.split(s * (h_out[1] - 1) + f - q.shape[3]))
+    return (split(s * (h_out[0] - 1) + f - q.shape[2]),
+            split(s * (h_out[1] - 1) + f - q.shape[3]))
 
 
 def _pair(got):

@@ -170,7 +170,7 @@ def _check_train(name, label, args, record):
     net = nn.Sequential(nn.Conv2d(1, 16, 3, rng=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                         nn.Linear(16 * 4 * 4, 10, rng=0))
     for (_, param), trained in zip(sorted(net.params.items(), key=_order), params,
-                                     strict=True):
+                                   strict=True):
         param[...] = trained
     x, y = _digits()
     accuracy = nn.accuracy(net, x[N_TRAIN:], y[N_TRAIN:])

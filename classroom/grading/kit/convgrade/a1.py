@@ -41,9 +41,7 @@ def plan(grade_id, seed):
                 q = rng.normal(size=shape).astype(rng.choice([np.float64, np.float32]))
                 calls.append((f"q of shape {shape} and pads={p}", name, (q, p)))
     elif grade_id == "a1-im2col-tests":
-        for k, case in enumerate(layers.cases(seed + 4)):
-            q = layers.arrays(case, seed + k)[0]
-            q_bar = layers.pad(q, layers.pads(case))
+        for case, q_bar in layers.padded_inputs(seed + 4):
             calls.append((f"q_bar of shape {q_bar.shape}, f={case[6]}, s={case[7]} "
                           f"({case[0]})", name, (q_bar, case[6], case[7])))
     else:  # the forward passes, loops and vectorized

@@ -35,9 +35,8 @@ ADJOINT = (
 
 
 def _padded(seed):
-    for k, case in enumerate(layers.cases(seed)):
-        q = layers.arrays(case, seed + k)[0]
-        yield case, layers.pad(q, layers.pads(case)), case[6], case[7]
+    for case, q_bar in layers.padded_inputs(seed):
+        yield case, q_bar, case[6], case[7]
 
 
 def plan(grade_id, seed):
