@@ -75,7 +75,10 @@ class SealedExecute(Execute):
             argv, env = box.kernel_argv(), {}
         (specs / "sealed" / "kernel.json").write_text(json.dumps(
             {"argv": argv, "display_name": "sealed grading kernel", "language": "python",
-             "env": env}))
+             "env": env,
+             # a signal would reach bwrap, not the kernel inside its PID namespace: interrupt
+             # (a cell past its timeout) by a message on the control channel instead
+             "interrupt_mode": "message"}))
         self._specs = specs
         self.km = AsyncKernelManager(
             kernel_name="sealed", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
@@ -150,9 +153,16 @@ class TrustedChecks(NbGraderPreprocessor):
         public = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
         if records is None:
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            why = (f"{errors[-1].get('ename')}: {errors[-1].get('evalue')}"[:300] if errors
-                   else "no results")
-            message = f"the hidden tests did not run ({why})"
+            ename = errors[-1].get("ename") if errors else ""
+            if ename in ("CellTimeoutError", "KeyboardInterrupt"):
+                message = ("the cell ran past its time limit and was stopped (an endless "
+                           "loop, or far too slow?)")
+            elif ename == "DeadKernelError":
+                message = "the kernel died while this cell ran (out of memory?)"
+            else:
+                why = (f"{ename}: {errors[-1].get('evalue')}"[:300] if errors
+                       else "no results")
+                message = f"the hidden tests did not run ({why})"
         else:
             try:
                 message = verdict(grade_id, [r for r in records if isinstance(r, dict)],

@@ -9,6 +9,7 @@ T=$(mktemp -d)
 cp -r "$REPO/classroom" "$T/"
 cd "$T/classroom"
 export PATH="$REPO/.venv-instructor/bin:$PATH" CONVGRADE_VENV="$REPO/.venv-grader"
+CELL_TIMEOUT=${CELL_TIMEOUT:-60}
 nbgrader generate_assignment "$A" --force >/dev/null 2>&1
 "$REPO/.venv-instructor/bin/python" - "$A" "$REPO" "$@" <<'PY'
 import json, os, sys, shutil
@@ -25,7 +26,7 @@ for s, nb in subs.items():
     json.dump(nb, open(f"submitted/{s}/{A}/{A}.ipynb", "w"))
 PY
 for s in $(ls submitted); do
-  nbgrader autograde "$A" --student "$s" --create --force > "log-$s.txt" 2>&1 || echo "$s: nbgrader failed (log-$s.txt)"
+  nbgrader autograde "$A" --student "$s" --create --force --Execute.timeout=$CELL_TIMEOUT > "log-$s.txt" 2>&1 || echo "$s: nbgrader failed (log-$s.txt)"
 done
 "$REPO/.venv-instructor/bin/python" - "$A" <<'PY'
 import json, sys, glob
