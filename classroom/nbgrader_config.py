@@ -75,6 +75,10 @@ c.GenerateFeedback.preprocessors = [
 # ... and typesets its math offline: templates/feedback/ goes before nbgrader's own `feedback`
 # template and replaces nbconvert's MathJax 2 from a CDN by the MathJax 3 copy that
 # autograde.py puts into feedback/<student>/mathjax/ (no page loads anything from the internet).
+# Defence in depth (the notebooks are sanitised already, grading/sealed.py): nbconvert cleans
+# the HTML of Markdown and outputs too; no widget state is kept from a grading kernel.
+c.HTMLExporter.sanitize_html = True
+c.Execute.store_widget_state = False
 c.HTMLExporter.extra_template_basedirs = [
     str(Path(__file__).resolve().parent / "templates"),
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),

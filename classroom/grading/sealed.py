@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import os
 import re
@@ -97,6 +98,8 @@ class SealedExecute(Execute):
 
     def process_message(self, msg, cell, cell_index):
         kind = msg.get("msg_type")
+        if kind is not None and kind.startswith("comm_"):
+            return None  # no widgets in grading: their state would pile up in this process
         if kind in ("stream", "display_data", "execute_result", "error", "update_display_data"):
             size = len(json.dumps(msg.get("content", {}), default=str))
             self._output_used += size
@@ -183,7 +186,50 @@ class TrustedChecks(NbGraderPreprocessor):
 
 _SAFE = ("text/plain", "image/png", "image/jpeg")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
-_JS_LINK = re.compile(r"\]\(\s*(?:javascript|vbscript|data)\s*:", re.IGNORECASE)
+# link and image targets: inline ](target ...) and reference definitions [x]: target
+_INLINE = re.compile(r"(\]\(\s*<?)([^)\s>]*)")
+_REFDEF = re.compile(r"^(\s{0,3}\[[^\]]+\]:\s*<?)(\S*)", re.M)
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
+# MathJax commands that make links, styles or load code
+_TEX = re.compile(r"\\(href|url|style|class|cssId|require|data|html|unicode)(?![A-Za-z])")
+
+
+def _safe_target(target: str, image: bool) -> str:
+    """An http(s) or mailto link, a relative one or a fragment stays (entities decoded and
+    control characters dropped before the scheme is read); an image only as an attachment."""
+    plain = _CONTROL.sub("", html.unescape(target)).lower()
+    if image:
+        return target if plain.startswith("attachment:") else "#"
+    scheme = re.match(r"([a-z][a-z0-9+.-]*):", plain)
+    return target if scheme is None or scheme.group(1) in ("http", "https", "mailto") else "#"
+
+
+def sanitize_markdown(text: str) -> str:
+    """Markdown that renders as text, links and attachments only: no raw HTML, no script URL,
+    no remote image, no MathJax link or style."""
+    text = _TAG.sub("&lt;", text)
+    text = _TEX.sub(lambda m: "\\mathrm{" + m.group(1) + "}", text)
+
+    def inline(m):
+        return m.group(1) + _safe_target(m.group(2), _is_image(m))
+
+    text = _INLINE.sub(inline, text)
+    return _REFDEF.sub(lambda m: m.group(1) + _safe_target(m.group(2), False), text)
+
+
+def _is_image(match) -> bool:
+    """Whether the ](target) closes an image: ![alt](target)."""
+    head = match.string[:match.start() + 1]
+    depth, i = 0, len(head) - 1
+    while i >= 0:
+        if head[i] == "]":
+            depth += 1
+        elif head[i] == "[":
+            depth -= 1
+            if depth == 0:
+                return i > 0 and head[i - 1] == "!"
+        i -= 1
+    return False
 
 
 def _safe_image(data):
@@ -195,9 +241,13 @@ def _safe_image(data):
 
 
 def sanitize_cell(cell):
+    if cell.cell_type == "raw":
+        text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        cell.source = sanitize_markdown(text)
+        cell.metadata = {}
     if cell.cell_type == "markdown":
         text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-        cell.source = _JS_LINK.sub("](#", _TAG.sub("&lt;", text))
+        cell.source = sanitize_markdown(text)
         attachments = cell.get("attachments") or {}
         for name in list(attachments):
             kept = {k: v for k, v in attachments[name].items()
