@@ -149,7 +149,37 @@ from IPython.display import HTML, display
 display(HTML("<script>document.title='pwned'</script><img src=x onerror=\\"alert(1)\\">"))
 print("ATTACK-OK script-output")
 """,
+    "comm-flood": """
+from ipykernel.comm import Comm
+blob = "A" * (40 << 20)
+for i in range(12):
+    Comm(target_name="jupyter.widget", data={{"state": {{"_model_name": "X",
+         "_model_module": "x", "_model_module_version": "1", f"big{{i}}": blob}},
+         "buffer_paths": []}})
+print("ATTACK-OK comm-flood")
+""",
+    "fill-run-folder": """
+import os
+run = [line.split()[4] for line in open("/proc/self/mountinfo") if "/dev/shm/" in line]
+written = 0
+for folder in run:
+    try:
+        for i in range(8):
+            with open(f"{{folder}}/fill{{i}}", "wb") as fh:
+                fh.write(b"\\0" * (40 << 20))
+            written += 40
+    except OSError:
+        pass
+print("ATTACK-OK fill-run-folder", written)
+""",
 }
+
+# Markdown of a written answer (the first answer cell): script links of every kind
+MARKDOWN_ATTACK = (
+    "$\\href{javascript:document.title='pwned'}{\\text{CLICK}}$\n\n[ref link][r1]\n\n"
+    "[r1]: javascript:document.title='pwned'\n\n[entity](java&#115;cript:alert('pwned'))\n\n"
+    "![pixel](http://example.invalid/pixel.png)\n\n<img src=x onerror=\"alert('pwned')\">\n"
+)
 
 
 def _env(token):
@@ -177,6 +207,11 @@ def _course(tmp, token):
         cell = next(c for c in nb["cells"] if FIRST in _text(c))
         cell["source"] = payload.format(course=course, token=token, lib=lib, survivor=SURVIVOR)
         subs[name] = nb
+    nb = _load(rel)
+    answer = next(c for c in nb["cells"] if c["cell_type"] == "markdown"
+                  and c["metadata"].get("nbgrader", {}).get("solution"))
+    answer["source"] = MARKDOWN_ATTACK
+    subs["markdown-links"] = nb
     for name, nb in subs.items():
         folder = course / "submitted" / name / A
         folder.mkdir(parents=True)
@@ -246,7 +281,7 @@ def unsealed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("unsealed")
     course, lib = _course(tmp, TOKEN)
     with open(course / "nbgrader_config.py", "a") as config:  # the control only: no sanitising
-        config.write("\nc.SanitizeOutputs.enabled = False\n")
+        config.write("\nc.SanitizeOutputs.enabled = False\nc.HTMLExporter.sanitize_html = False\n")
     lib_before = lib.read_text()
     code, log, rss, seconds = _grade(course, TOKEN, "--unsealed-i-trust-every-submission")
     time.sleep(1)
@@ -285,6 +320,9 @@ def test_each_attack_works_unsealed(unsealed):
     active = _Active()
     active.feed(_feedback_text(course, "script-output"))
     assert active.handlers and active.pwned  # the student's script runs where it is shown
+    links = _Active()
+    links.feed(_feedback_text(course, "markdown-links"))
+    assert links.script_links, "unsanitised, the answer's javascript: links reach the page"
     for name in ("read-gradebook", "override-numpy", "int-equals-all", "drop-files"):
         assert f"ATTACK-OK {name}" in _feedback_text(course, name), name
 
@@ -293,7 +331,7 @@ def test_attackers_score_no_more_than_blank(sealed):
     scores = _scores(sealed["course"])
     assert scores["reference"] == 14.0, scores
     assert scores["blank"] == 0.0, scores
-    for name in ATTACKS:
+    for name in [*ATTACKS, "markdown-links"]:
         assert scores.get(name, 0.0) <= scores["blank"], (name, scores)
 
 
@@ -311,6 +349,13 @@ def test_nothing_outside_each_copy_changes(sealed):
     assert any("convgrade" in s for s in sources) and "print(1)" not in sources
 
 
+def test_the_run_folder_is_capped(sealed):
+    """The one writable folder the sandbox shares with nbgrader takes 16 MB, not 160."""
+    page = _feedback_text(sealed["course"], "fill-run-folder")
+    written = re.search(r"ATTACK-OK fill-run-folder (\d+)", page)
+    assert written and int(written.group(1)) <= 16, written
+
+
 def test_no_process_survives_and_the_grader_stays_small(sealed):
     assert not sealed["survivors"], sealed["survivors"]
     assert sealed["rss"] < 1.5e9, sealed["rss"]
@@ -326,12 +371,14 @@ def test_feedback_holds_only_clean_pages(sealed):
             assert rel[1] == "mathjax" or path.name == f"{A}.html", path
     hidden = [ln for ln in _text_all(course / "source" / A / f"{A}.ipynb").splitlines()
               if "convgrade" in ln]
-    for student in ATTACKS:
+    for student in [*ATTACKS, "markdown-links"]:
         page = _feedback_text(course, student)
         assert TOKEN not in page, student
         found = _Active()
         found.feed(page)
         assert not found.handlers and not found.pwned, (student, found.handlers)
+        assert not found.script_links and not found.remote, (student, found.script_links)
+        assert "\\href{javascript" not in page, student
         for line in hidden:
             assert line.strip() not in page, (student, line)
     graded = _load(course / "autograded" / "script-output" / A / f"{A}.ipynb")  # formgrader's
@@ -345,10 +392,18 @@ class _Active(HTMLParser):
     def __init__(self):
         super().__init__()
         self.handlers, self.pwned, self._script = [], False, False
+        self.script_links, self.remote = [], []
 
     def handle_starttag(self, tag, attrs):
         self.handlers += [(tag, k) for k, _ in attrs if k.lower().startswith("on")]
         self._script = tag == "script"
+        for key, value in attrs:
+            plain = re.sub(r"[\x00-\x20]", "", value or "").lower()
+            if key in ("href", "src", "action") and plain.startswith(
+                    ("javascript:", "vbscript:", "data:text")):
+                self.script_links.append(value)
+            if key == "src" and tag == "img" and plain.startswith(("http:", "https:", "//")):
+                self.remote.append(value)
 
     def handle_endtag(self, tag):
         self._script = False
