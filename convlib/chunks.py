@@ -32,7 +32,7 @@ import queue
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,31 +104,55 @@ def _threads(threads) -> int:
 
 
 _pool: ThreadPoolExecutor | None = None
-_pool_size = 0
 _pool_lock = threading.Lock()
 _controller = None
+_limit = None
+POOL_THREADS = 64  # an upper bound: the pool starts a thread only when a task waits for one
 
 
-def _executor(n: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
+def _executor() -> ThreadPoolExecutor:
+    """The process's one pool, made once and never shut down while callers share it.
+
+    Each call of :func:`run` keeps at most ``threads`` tasks in it, so callers with different
+    ``threads`` share it safely (a pool replaced by a larger one used to be shut down under
+    another caller's feet: "cannot schedule new futures after shutdown").
+    """
+    global _pool
     with _pool_lock:
-        if _pool is None or _pool_size < n:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix="convlib"), n
+        if _pool is None:
+            _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="convlib")
         return _pool
 
 
+_limited = 0  # callers inside blas_one_thread() now
+
+
+@contextmanager
 def blas_one_thread():
-    """A context in which the BLAS runs on one thread (threadpoolctl), if it can be told."""
-    global _controller
+    """A context in which the BLAS runs on one thread (threadpoolctl), if it can be told.
+
+    Concurrent callers share one limit: the first one in sets it, the last one out restores
+    the BLAS's own setting (nested limits restored out of order would leave it at 1).
+    """
+    global _controller, _limited, _limit
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return nullcontext()
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+        yield
+        return
+    with _pool_lock:
+        if _controller is None:
+            _controller = ThreadpoolController()
+        if _limited == 0:
+            _limit = _controller.limit(limits=1, user_api="blas")
+        _limited += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _limited -= 1
+            if _limited == 0:
+                _limit.restore_original_limits()
 
 
 def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
@@ -167,7 +191,7 @@ def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
             for chunk in chunks:
                 consume(chunk, task(chunk))
             return
-        pool = _executor(workers)
+        pool = _executor()
         pending: deque = deque()
         for chunk in chunks:
             if len(pending) == workers:
