@@ -19,7 +19,7 @@ from . import chunks
 from ._validate import as_float_array, cast
 from .forward import filter_matrix, prepare
 from .ops import col2im, dilate, im2col, input_rows, rot180, windows
-from .padding import backward_padding, pad
+from .padding import pad
 
 
 def _backward_args(dz, q, W, s, h_out, padding):
@@ -225,11 +225,7 @@ def dilated_padded_dz(dz, layer):
 
     Returns an array of shape ``(n_b, ch_out, h_in + f - 1, w_in + f - 1)``.
     """
-    pads = (
-        backward_padding(layer.h_in, layer.f, layer.s, layer.h_out, layer.top),
-        backward_padding(layer.w_in, layer.f, layer.s, layer.w_out, layer.left),
-    )
-    return pad(dilate(dz, layer.s), pads)
+    return pad(dilate(dz, layer.s), layer.back_pads)  # Geometry.back_pads: backward_padding
 
 
 def input_gradient_rot180(dz, q, W, s=1, h_out="valid", *, padding=None):

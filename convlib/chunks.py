@@ -66,7 +66,7 @@ def cores() -> int:
 
 
 def plan(layer, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
-    """Cut a :class:`convlib.Layer` into chunks; returns them and how many may be alive at once.
+    """Cut a :class:`convlib.Geometry` into chunks; returns them and how many may be alive at once.
 
     A chunk's window matrix has ``ch_in f^2`` rows and one column per output pixel it covers.
     Whole images are grouped while their matrix stays under ``CHUNK`` (and the workspace);
@@ -156,7 +156,7 @@ def blas_one_thread():
 
 
 def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
-    """Call ``work(chunk, buffer)`` for every chunk of a :class:`convlib.Layer`, in threads.
+    """Call ``work(chunk, buffer)`` for every chunk of a :class:`convlib.Geometry`, in threads.
 
     ``buffer`` is a reused flat array large enough for the chunk's window matrix. Results are
     passed to ``consume(chunk, result)`` in chunk order, in the calling thread, with at most as

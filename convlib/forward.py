@@ -12,9 +12,9 @@ import numpy as np
 from . import chunks
 from ._validate import cast, check_bias, check_filters, check_input, check_int
 from .ops import im2col
-from .padding import Layer, layer_geometry, pad
+from .padding import Geometry, layer_geometry, pad
 
-__all__ = ["Layer", "conv_forward", "conv_forward_naive", "filter_matrix", "prepare"]
+__all__ = ["Geometry", "conv_forward", "conv_forward_naive", "filter_matrix", "prepare"]
 
 
 def prepare(q, W, b=None, s=1, h_out="valid", padding=None):
@@ -22,7 +22,7 @@ def prepare(q, W, b=None, s=1, h_out="valid", padding=None):
 
     Returns ``q, W, b, layer``: ``q`` and ``W`` in their common floating dtype
     ``np.result_type(q, W)`` (integers become float64), ``b`` cast to it (``None`` stays
-    ``None``: no bias), and the :class:`Layer` of :func:`convlib.layer_geometry`. The inputs
+    ``None``: no bias), and the :class:`Geometry` of :func:`convlib.layer_geometry`. The inputs
     themselves are never modified.
     """
     q = check_input(q)
