@@ -16,7 +16,8 @@ Determinism: where the chunks fall depends on the sizes and the workspace only, 
 number of threads; the partial sums of ``dW`` are added in chunk order, and overlapping bands
 of ``dq`` too. The results are therefore bit-for-bit the same for any ``threads``.
 
-Settings (module attributes, overridable per call by ``workspace=`` and ``threads=``):
+Settings (module attributes, overridable per call by ``workspace=``, ``chunk=`` and
+``threads=``):
 
 - ``WORKSPACE``: bytes of window matrices alive at once, 64 MiB by default;
 - ``CHUNK``: the target size of one chunk's window matrix, 4 MiB by default (a chunk is never
@@ -65,20 +66,21 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan(layer, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
+def plan(layer, itemsize: int, workspace=None, chunk=None) -> tuple[list[Chunk], int]:
     """Cut a :class:`convlib.Geometry` into chunks; returns them and how many may be alive at once.
 
     A chunk's window matrix has ``ch_in f^2`` rows and one column per output pixel it covers.
-    Whole images are grouped while their matrix stays under ``CHUNK`` (and the workspace);
-    an image larger than that is cut into bands of output rows.
+    Whole images are grouped while their matrix stays under ``chunk`` bytes (default
+    ``CHUNK``) and the workspace; an image larger than that is cut into bands of output rows.
     """
     workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
+    chunk = CHUNK if chunk is None else check_int(chunk, "chunk", 1)
     row = layer.ch_in * layer.f * layer.f * layer.w_out * itemsize  # the matrix of one output row
     image = row * layer.h_out
     # so that a small layer still keeps the threads busy: at least SPLIT chunks once the whole
     # matrix reaches SPLIT * MIN_CHUNK; a smaller layer above MIN_CHUNK gets chunks of at most
     # MIN_CHUNK (this depends on sizes only, never on threads)
-    target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
+    target = max(1, min(chunk, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
     if image <= target:
         per = max(1, target // image)
         chunks = [
@@ -155,7 +157,7 @@ def blas_one_thread():
                 _limit.restore_original_limits()
 
 
-def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
+def run(work, layer, dtype, *, workspace=None, threads=None, consume=None, chunk=None):
     """Call ``work(chunk, buffer)`` for every chunk of a :class:`convlib.Geometry`, in threads.
 
     ``buffer`` is a reused flat array large enough for the chunk's window matrix. Results are
@@ -165,7 +167,7 @@ def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
     """
     dtype = np.dtype(dtype)
     n_threads = _threads(threads)
-    chunks, slots = plan(layer, dtype.itemsize, workspace)
+    chunks, slots = plan(layer, dtype.itemsize, workspace, chunk)
     consume = consume or (lambda chunk, result: None)
     length = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * layer.w_out
     length *= layer.ch_in * layer.f * layer.f
@@ -203,9 +205,9 @@ def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
             consume(done[0], done[1].result())
 
 
-def workspace_bytes(layer, itemsize: int, workspace=None, threads=None) -> int:
+def workspace_bytes(layer, itemsize: int, workspace=None, threads=None, chunk=None) -> int:
     """The bytes of window matrices :func:`run` keeps alive at most, for the record."""
-    chunks, slots = plan(layer, itemsize, workspace)
+    chunks, slots = plan(layer, itemsize, workspace, chunk)
     per = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * layer.w_out
     per *= layer.ch_in * layer.f**2
     alive = 1 if len(chunks) == 1 else min(_threads(threads), slots, len(chunks))

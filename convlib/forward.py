@@ -90,7 +90,7 @@ def filter_matrix(W):
 
 
 def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=None,
-                 threads=None):
+                 threads=None, chunk=None):
     """Pre-activation output of the layer, vectorized: eqs. (34)-(35) of the notes, corrected.
 
     The windows of eq. (31) are gathered by :func:`convlib.im2col` into the window matrix
@@ -116,6 +116,8 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
     threads : int, optional, keyword-only
         Threads for the chunks (default: the cores of the machine). The result does not depend
         on it, bit for bit.
+    chunk : int, optional, keyword-only
+        Target bytes of one chunk's window matrix (default ``convlib.chunks.CHUNK``).
 
     Returns
     -------
@@ -142,5 +144,5 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
         if b is not None:
             zn += b[:, None]
 
-    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads)
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, chunk=chunk)
     return z
