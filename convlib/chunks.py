@@ -70,17 +70,20 @@ def plan(layer, itemsize: int, workspace=None, chunk=None) -> tuple[list[Chunk],
     """Cut a :class:`convlib.Geometry` into chunks; returns them and how many may be alive at once.
 
     A chunk's window matrix has ``ch_in f^2`` rows and one column per output pixel it covers.
-    Whole images are grouped while their matrix stays under ``chunk`` bytes (default
-    ``CHUNK``) and the workspace; an image larger than that is cut into bands of output rows.
+    Whole images are grouped while their matrix stays under ``CHUNK`` (and the workspace);
+    an image larger than that is cut into bands of output rows. A ``chunk`` given in bytes
+    replaces that target, and the ``SPLIT``/``MIN_CHUNK`` rule below, by itself.
     """
     workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
-    chunk = CHUNK if chunk is None else check_int(chunk, "chunk", 1)
     row = layer.ch_in * layer.f * layer.f * layer.w_out * itemsize  # the matrix of one output row
     image = row * layer.h_out
     # so that a small layer still keeps the threads busy: at least SPLIT chunks once the whole
     # matrix reaches SPLIT * MIN_CHUNK; a smaller layer above MIN_CHUNK gets chunks of at most
     # MIN_CHUNK (this depends on sizes only, never on threads)
-    target = max(1, min(chunk, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
+    if chunk is None:
+        target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
+    else:  # the caller sets the chunk size itself (measuring memory against it, say)
+        target = max(1, min(check_int(chunk, "chunk", 1), workspace))
     if image <= target:
         per = max(1, target // image)
         chunks = [

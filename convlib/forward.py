@@ -117,7 +117,9 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
         Threads for the chunks (default: the cores of the machine). The result does not depend
         on it, bit for bit.
     chunk : int, optional, keyword-only
-        Target bytes of one chunk's window matrix (default ``convlib.chunks.CHUNK``).
+        Target bytes of one chunk's window matrix (default: ``convlib.chunks.CHUNK``, with
+        at least ``SPLIT`` chunks for a layer above ``SPLIT x MIN_CHUNK``; see
+        :func:`convlib.chunks.plan`).
 
     Returns
     -------

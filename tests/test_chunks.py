@@ -171,3 +171,24 @@ def test_concurrent_callers_with_different_threads_share_the_pool():
         else:
             for got, want in zip(result, grads_ref, strict=True):
                 np.testing.assert_array_equal(got, want)
+
+
+def test_the_chunk_size_is_an_argument():
+    """``chunk=`` sets one chunk's window matrix (bytes) for one call, leaving the module's
+    CHUNK alone; the results depend on it by rounding only (sums in another order)."""
+    rng = np.random.default_rng(2)
+    q, W = rng.normal(size=(3, 2, 40, 30)), rng.normal(size=(2, 3, 3, 3))
+    layer = cl.layer_geometry(40, 30, 3, 1, "same", n_b=3, ch_in=2, ch_out=3)
+    row = 2 * 9 * 30 * 8  # the window matrix of one output row
+    before = chunks.CHUNK
+    for chunk in (row, 5 * row, 10**9):
+        parts, _ = chunks.plan(layer, 8, None, chunk)
+        biggest = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in parts) * row
+        assert biggest <= max(row, chunk) and (chunk < 3 * 40 * row or len(parts) == 1)
+        z = cl.conv_forward(q, W, None, 1, "same", chunk=chunk)
+        grads = cl.conv_backward(np.ones_like(z), q, W, 1, "same", chunk=chunk)
+        np.testing.assert_allclose(z, cl.conv_forward(q, W, None, 1, "same"), rtol=1e-13)
+        for got, want in zip(grads, cl.conv_backward(np.ones_like(z), q, W, 1, "same"),
+                             strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert chunks.CHUNK == before
