@@ -33,6 +33,7 @@ import itertools
 import math
 import numbers
 import threading
+import warnings
 
 import numpy as np
 
@@ -725,7 +726,9 @@ def train_epoch(net, optimizer, x, y, batch_size, rng):
 
     Each step: forward, :func:`softmax_cross_entropy`, backward, ``optimizer.step``. A loss
     or a gradient that is not finite (a diverging run, a NaN weight) stops the epoch with a
-    FloatingPointError naming the step, before the optimizer spreads it to every weight.
+    FloatingPointError naming the step, before the optimizer spreads it to every weight. A
+    run that learns nothing, the mean loss of the epoch's last quarter at or above chance
+    level ``log(n_classes)`` (a learning rate far too large, say), gets one RuntimeWarning.
     """
     x = _batch(x)
     y = np.asarray(y)
@@ -747,6 +750,12 @@ def train_epoch(net, optimizer, x, y, batch_size, rng):
                                          f"{optimizer.lr:g}")
         optimizer.step(net.grads)
         losses.append(loss)
+    tail, chance = losses[len(losses) * 3 // 4 :], math.log(dlogits.shape[1])
+    if len(losses) >= 4 and np.mean(tail) >= chance:
+        warnings.warn(f"the loss stayed at or above chance level, log({dlogits.shape[1]}) = "
+                      f"{chance:.2f}, on average over steps {len(losses) - len(tail)}-"
+                      f"{len(losses) - 1} of the epoch: the network is not learning "
+                      f"(lr={optimizer.lr:g} too large?)", RuntimeWarning, stacklevel=2)
     return np.array(losses)
 
 

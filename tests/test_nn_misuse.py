@@ -6,6 +6,7 @@ and the same computation done without the misuse.
 """
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -96,6 +97,24 @@ def test_a_nan_weight_stops_training_and_accuracy():
         nn.train_epoch(net, opt, x, y, 5, 0)
     with pytest.raises(FloatingPointError, match="non-finite logits for 20 of 20"):
         nn.accuracy(net, x, y)
+
+
+def test_a_run_that_learns_nothing_warns_once():
+    """lr = 10 on the digits: the loss stays at 2.5-8, above chance (log 10); the same
+    network with Adam's default rate learns, and does not warn."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x, y = (digits.images / 16.0)[:400, None], digits.target[:400]
+    net = small_net()
+    with pytest.warns(RuntimeWarning, match=r"above chance level, log\(10\) = 2\.30") as seen:
+        nn.train_epoch(net, nn.SGD(net.params, lr=10.0), x, y, 10, 0)
+    assert len(seen) == 1
+    net = small_net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        losses = nn.train_epoch(net, nn.Adam(net.params, lr=1e-2), x, y, 10, 0)
+    assert losses[-10:].mean() < 0.75 * losses[:10].mean()  # it learns, and says nothing
 
 
 class NanGradLinear(nn.Linear):
