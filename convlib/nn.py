@@ -727,8 +727,9 @@ def train_epoch(net, optimizer, x, y, batch_size, rng):
     Each step: forward, :func:`softmax_cross_entropy`, backward, ``optimizer.step``. A loss
     or a gradient that is not finite (a diverging run, a NaN weight) stops the epoch with a
     FloatingPointError naming the step, before the optimizer spreads it to every weight. A
-    run that learns nothing, the mean loss of the epoch's last quarter at or above chance
-    level ``log(n_classes)`` (a learning rate far too large, say), gets one RuntimeWarning.
+    run that learns nothing, the mean loss of the epoch's last quarter (of 20 steps or more)
+    at or above chance level ``log(n_classes)`` (a learning rate far too large, say), gets
+    one RuntimeWarning.
     """
     x = _batch(x)
     y = np.asarray(y)
@@ -751,7 +752,7 @@ def train_epoch(net, optimizer, x, y, batch_size, rng):
         optimizer.step(net.grads)
         losses.append(loss)
     tail, chance = losses[len(losses) * 3 // 4 :], math.log(dlogits.shape[1])
-    if len(losses) >= 4 and np.mean(tail) >= chance:
+    if len(losses) >= 20 and np.mean(tail) >= chance:  # 5 steps at least: not noise
         warnings.warn(f"the loss stayed at or above chance level, log({dlogits.shape[1]}) = "
                       f"{chance:.2f}, on average over steps {len(losses) - len(tail)}-"
                       f"{len(losses) - 1} of the epoch: the network is not learning "
