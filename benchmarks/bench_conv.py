@@ -34,10 +34,7 @@ ratios are printed, and derived again by whoever reads the JSON. See
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import importlib
-import inspect
 import json
 import math
 import os
@@ -110,20 +107,7 @@ STRIDE_IMAGE, STRIDE_F, STRIDE_S = 8, 3, (2000, 4000)
 THREAD_COUNTS = (1, 2)
 
 
-# --------------------------------------------------------------------------- convlib's API
-
-
-def supports(fn, name: str) -> bool:
-    """Whether ``fn`` takes the argument ``name`` (convlib's new ``threads=``, ``workspace=``)."""
-    return name in inspect.signature(fn).parameters
-
-
-def convlib_features() -> dict:
-    return {
-        "threads": supports(cl.conv_forward, "threads") and supports(cl.conv_backward, "threads"),
-        "workspace": supports(cl.conv_forward, "workspace")
-        and supports(cl.conv_backward, "workspace"),
-    }
+# --------------------------------------------------------------------------- convlib
 
 
 def geometry(h_in: int, w_in: int, f: int, s: int, h_out=H_OUT):
@@ -132,43 +116,28 @@ def geometry(h_in: int, w_in: int, f: int, s: int, h_out=H_OUT):
     return (L.h_out, L.w_out), tuple(tuple(p) for p in L.pads)
 
 
-def extra_kwargs(threads=None, workspace=None) -> dict:
-    """Keyword arguments for conv_forward / conv_backward that this convlib understands."""
-    feats = convlib_features()
-    kw = {}
-    if threads is not None and feats["threads"]:
-        kw["threads"] = threads
-    if workspace is not None and feats["workspace"]:
-        kw["workspace"] = workspace
-    return kw
-
-
 def convlib_defaults() -> dict:
-    """convlib's module-level chunking settings (``convlib.chunks``), where it has them.
-
-    ``WORKSPACE``: bytes of window matrices alive at once; ``CHUNK``: target bytes of one
-    chunk's window matrix; ``THREADS``: default thread count (None: the usable cores).
-    """
-    try:
-        chunks = importlib.import_module("convlib.chunks")
-    except ImportError:  # convlib before issue 8
-        chunks = None
-    return {k: getattr(chunks, k, None) for k in ("WORKSPACE", "CHUNK", "THREADS")}
+    """convlib's chunking settings (``convlib.chunks``): ``WORKSPACE``, bytes of window
+    matrices alive at once; ``CHUNK``, target bytes of one chunk's window matrix;
+    ``THREADS``, the default thread count (None: the usable cores)."""
+    return {k: getattr(cl.chunks, k) for k in ("WORKSPACE", "CHUNK", "THREADS")}
 
 
 # --------------------------------------------------------------------------- pure helpers
 
 
 def im2col_shapes(n_b, ch_in, ch_out, h_out, w_out, f) -> dict:
-    """``M, K, N`` of the im2col product ``(M, K) x (K, N)`` of the forward pass (eq. 35)."""
+    """``M, K, N`` of the im2col products: ``M`` output pixels of the batch, ``K = ch_in f^2``
+    rows of the window matrix ``U``, ``N = ch_out`` filters."""
     return {"M": n_b * h_out * w_out, "K": ch_in * f * f, "N": ch_out}
 
 
 def flop_counts(M: int, K: int, N: int) -> dict:
     """Flops of the im2col products, a multiply-add counted as 2 (bias and copies not counted).
 
-    Forward: ``(M, K) x (K, N)``. Backward: ``(K, M) x (M, N)`` for ``dW`` and
-    ``(M, N) x (N, K)`` for the windows' gradient, scattered into ``dq``.
+    In convlib's layout (``U`` of shape ``(K, M)``, eq. 34): forward ``F^T U``,
+    ``(N, K) x (K, M)``; backward ``dF = U dZ^T``, ``(K, M) x (M, N)``, and the windows'
+    gradient ``dU = F dZ``, ``(K, N) x (N, M)``, scattered into ``dq``.
     """
     one = 2 * M * K * N
     return {"forward": one, "backward": 2 * one, "forward_backward": 3 * one}
@@ -385,19 +354,20 @@ def bench_case(name, spec, dtype, cfg, rng, torch=None) -> dict:
     dz = rng.standard_normal((n_b, ch_out, ho, wo)).astype(dtype)
     shapes = im2col_shapes(n_b, ch_in, ch_out, ho, wo, f)
     M, K, N = shapes["M"], shapes["K"], shapes["N"]
-    kw = extra_kwargs(threads=cfg["threads"])
+    kw = {"threads": cfg["threads"]}
 
-    # The BLAS ceiling: the products of the im2col formulation, same shapes, same flops,
-    # operands made beforehand (nothing to gather, scatter or transpose).
-    A = rng.standard_normal((M, K)).astype(dtype)
-    B = rng.standard_normal((K, N)).astype(dtype)
-    G = rng.standard_normal((M, N)).astype(dtype)
+    # The BLAS ceiling: the products of the im2col formulation in convlib's own layout (U is
+    # (K, M), eq. 34; the filters F are (K, N)), same shapes, same flops, operands made
+    # beforehand (nothing to gather, scatter or lay out; a transposed operand is a BLAS flag).
+    U = rng.standard_normal((K, M)).astype(dtype)
+    F = rng.standard_normal((K, N)).astype(dtype)
+    dZ = rng.standard_normal((N, M)).astype(dtype)
 
     def matmul_forward():
-        return A @ B
+        return F.T @ U
 
     def matmul_forward_backward():
-        return A @ B, A.T @ G, G @ B.T
+        return F.T @ U, U @ dZ.T, F @ dZ
 
     def forward():
         return cl.conv_forward(q, W, b, s, H_OUT, **kw)
@@ -450,8 +420,8 @@ def bench_case(name, spec, dtype, cfg, rng, torch=None) -> dict:
         "pads": [list(p) for p in pads],
         "matmul": {
             **shapes,
-            "forward": ["(M, K) x (K, N)"],
-            "forward_backward": ["(M, K) x (K, N)", "(K, M) x (M, N)", "(M, N) x (N, K)"],
+            "forward": ["(N, K) x (K, M)"],
+            "forward_backward": ["(N, K) x (K, M)", "(K, M) x (M, N)", "(K, N) x (N, M)"],
         },
         "flops": flop_counts(M, K, N),
         "threads": cfg["threads"],
@@ -477,47 +447,28 @@ def traced_peak(fn) -> int:
     return int(peak)
 
 
-def chunk_plan(size: int, itemsize: int, workspace, threads):
-    """How convlib cuts the memory section's layer into chunks (``convlib.chunks``), if it does.
-
-    Returns ``chunks`` (their number), ``chunk_matrix_bytes`` (the largest chunk's window
-    matrix) and ``window_bytes_alive`` (at most, with ``threads``), or None.
-    """
-    try:
-        chunks = importlib.import_module("convlib.chunks")
-        L = cl.layer_geometry(size, size, MEMORY_F, 1, H_OUT)
-        parts, _ = chunks.plan(L, itemsize, workspace)
-        alive = chunks.workspace_bytes(L, itemsize, workspace, threads)
-    except (ImportError, AttributeError, TypeError):
-        return None
+def chunk_plan(size: int, itemsize: int, workspace, threads, chunk=None) -> dict:
+    """How ``convlib.chunks.plan`` cuts the memory section's layer: ``chunks`` (their number),
+    ``chunk_matrix_bytes`` (the largest chunk's window matrix) and ``window_bytes_alive`` (at
+    most, with ``threads``)."""
+    L = cl.layer_geometry(size, size, MEMORY_F, 1, H_OUT)
+    parts, _ = cl.chunks.plan(L, itemsize, workspace, chunk)
     rows = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in parts)
     return {
         "chunks": len(parts),
         "chunk_matrix_bytes": int(rows * L.w_out * L.ch_in * L.f**2 * itemsize),
-        "window_bytes_alive": int(alive),
+        "window_bytes_alive": int(cl.chunks.workspace_bytes(L, itemsize, workspace, threads,
+                                                            chunk)),
     }
 
 
-@contextlib.contextmanager
-def chunk_target(nbytes):
-    """Set ``convlib.chunks.CHUNK`` (target bytes of one chunk's window matrix) for a while."""
-    chunks = importlib.import_module("convlib.chunks")
-    old = chunks.CHUNK
-    chunks.CHUNK = nbytes
-    try:
-        yield
-    finally:
-        chunks.CHUNK = old
-
-
-def memory_section(size: int, cfg: dict, features: dict, rng) -> dict:
+def memory_section(size: int, cfg: dict, rng) -> dict:
     """Traced peak of conv_forward / conv_backward on one size x size float64 image, f = 7.
 
-    Once with convlib's defaults; then, if this convlib takes ``workspace=``, for every
-    workspace in ``cfg["workspace_series"]`` (bytes; the chunk is at most
-    ``convlib.chunks.CHUNK``), and for every chunk target in ``cfg["chunk_series"]`` (bytes,
-    set as ``convlib.chunks.CHUNK``, with ``workspace = threads x chunk`` so that every
-    thread has a chunk): memory and time against chunk size.
+    Once with convlib's defaults; then for every ``workspace=`` in ``cfg["workspace_series"]``
+    (bytes; the chunk is at most ``convlib.chunks.CHUNK``), and for every ``chunk=`` in
+    ``cfg["chunk_series"]`` (bytes, with ``workspace = threads x chunk`` so that every thread
+    has a chunk): memory and time against chunk size.
     """
     q = rng.standard_normal((1, 1, size, size))
     W = rng.standard_normal((1, 1, MEMORY_F, MEMORY_F))
@@ -526,7 +477,7 @@ def memory_section(size: int, cfg: dict, features: dict, rng) -> dict:
     threads = cfg["threads"]
 
     def point(workspace=None, chunk=None):
-        kw = extra_kwargs(threads=threads, workspace=workspace)
+        kw = {"threads": threads, "workspace": workspace, "chunk": chunk}
         fwd = traced_peak(lambda: cl.conv_forward(q, W, b, 1, H_OUT, **kw))
         bwd = traced_peak(lambda: cl.conv_backward(dz, q, W, 1, H_OUT, **kw))
         t0 = time.perf_counter()
@@ -537,7 +488,7 @@ def memory_section(size: int, cfg: dict, features: dict, rng) -> dict:
         return {
             "workspace": workspace,
             "chunk_target": chunk,
-            "plan": chunk_plan(size, q.itemsize, workspace, threads),
+            "plan": chunk_plan(size, q.itemsize, workspace, threads, chunk),
             "peak_forward_bytes": fwd,
             "peak_backward_bytes": bwd,
             "seconds_forward": t1 - t0,
@@ -556,17 +507,9 @@ def memory_section(size: int, cfg: dict, features: dict, rng) -> dict:
         "default": point(),
         "workspace_default": convlib_defaults()["WORKSPACE"],
         "chunk_default": convlib_defaults()["CHUNK"],
-        "workspace_series": None,
-        "chunk_series": None,
+        "workspace_series": [point(w) for w in cfg["workspace_series"]],
+        "chunk_series": [point(workspace=threads * c, chunk=c) for c in cfg["chunk_series"]],
     }
-    if features["workspace"]:
-        out["workspace_series"] = [point(w) for w in cfg["workspace_series"]]
-        if convlib_defaults()["CHUNK"] is not None:
-            series = []
-            for c in cfg["chunk_series"]:
-                with chunk_target(c):
-                    series.append(point(workspace=threads * c, chunk=c))
-            out["chunk_series"] = series
     return out
 
 
@@ -681,10 +624,22 @@ def summarize(result) -> dict:
                 f"{100 * TARGETS['matmul_fraction_min']:.0f}% of matmul rate"
             )
             verdicts[key] = r["matmul_fraction"] >= TARGETS["matmul_fraction_min"]
+    mem = result.get("memory")
+    if mem and mem["shape_q"][2:] == [MEMORY_GOAL_SIZE] * 2:
+        shape = "x".join(map(str, mem["shape_q"]))
+        limit = TARGETS["memory_peak_over_input_max"]
+        for part in ("forward", "backward"):
+            key = f"memory peak {part} <= {limit:g}x input ({shape}, f={MEMORY_F})"
+            verdicts[key] = mem["default"][f"peak_{part}_bytes"] / mem["q_bytes"] <= limit
+    limit = TARGETS["stride_seconds_max"]
+    for p in (result.get("stride") or {}).get("points", []):
+        total = p.get("seconds_forward", math.inf) + p.get("seconds_backward", math.inf)
+        verdicts[f"stride s={p['s']} f+b < {limit:g} s"] = total < limit
     return {"rows": rows, "geomean": geo, "verdicts": verdicts}
 
 
 def print_report(result, file=None) -> None:
+    """Print the table, the other sections and the verdicts of :func:`summarize`."""
     file = file or sys.stdout
     s = summarize(result)
     m = result["machine"]
@@ -721,19 +676,15 @@ def print_report(result, file=None) -> None:
     mem = result.get("memory")
     if mem:
         q = mem["q_bytes"]
-        limit = TARGETS["memory_peak_over_input_max"]
         shape = "x".join(map(str, mem["shape_q"]))
         d = mem["default"]
         goal = mem["shape_q"][2:] == [MEMORY_GOAL_SIZE] * 2
         for part in ("forward", "backward"):
             ratio = d[f"peak_{part}_bytes"] / q
-            if goal:
-                key = f"memory peak {part} <= {limit:g}x input ({shape}, f={MEMORY_F})"
-                s["verdicts"][key] = ratio <= limit
             print(f"memory: conv_{part} peak {ratio:.1f}x the input ({shape})", file=file)
         if not goal:
             print(f"  (no verdict: the goal is stated for {MEMORY_GOAL_SIZE}^2)", file=file)
-        for key, label in (("workspace_series", "workspace="), ("chunk_series", "CHUNK=")):
+        for key, label in (("workspace_series", "workspace="), ("chunk_series", "chunk=")):
             if not mem.get(key):
                 continue
             print(
@@ -753,15 +704,12 @@ def print_report(result, file=None) -> None:
                 )
     st = result.get("stride")
     if st:
-        limit = TARGETS["stride_seconds_max"]
         for p in st["points"]:
             if "skipped" in p:
                 print(f"stride s={p['s']}: skipped ({p['skipped']})", file=file)
-                s["verdicts"][f"stride s={p['s']} f+b < {limit:g} s"] = False
                 continue
             total = p["seconds_forward"] + p["seconds_backward"]
             print(f"stride s={p['s']}: forward + backward {total:.3f} s", file=file)
-            s["verdicts"][f"stride s={p['s']} f+b < {limit:g} s"] = total < limit
     th = result.get("threads")
     if th:
         for d in dict.fromkeys(r["dtype"] for r in th["results"]):
@@ -843,9 +791,8 @@ def parse_args(argv):
     return args, names, sections
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args, names, sections = parse_args(argv)
+def run(args, names, sections, argv) -> dict:
+    """Run the sections asked for; returns the result (raw numbers only)."""
     cfg = dict(QUICK if args.quick else FULL)
     for key in ("rounds", "pause", "naive_budget"):
         if getattr(args, key) is not None:
@@ -855,7 +802,6 @@ def main(argv=None):
     torch = import_torch("speed" in sections and not args.no_torch)
     if torch is not None:
         torch.set_num_threads(cfg["threads"])
-    features = convlib_features()
     info = machine_info(torch)
     rng = np.random.default_rng(args.seed)
     t_start = time.perf_counter()
@@ -872,7 +818,6 @@ def main(argv=None):
             "naive_budget": cfg["naive_budget"],
             "seed": args.seed,
             "quick": args.quick,
-            "convlib_supports": features,
             "convlib_defaults": convlib_defaults(),
             "statistic": "median over rounds of (block time / calls per block); blocks of k "
             "calls (k from timeit autorange, scaled to block_seconds), one block per candidate "
@@ -884,12 +829,16 @@ def main(argv=None):
         "memory": None,
         "stride": None,
         "threads": None,
-        "skipped": {},
     }
     print(
         f"{info['cpu_model']}, {info['cpus_usable']} usable cores, numpy {info['numpy']}, "
         f"torch {info['torch']}, threads {cfg['threads']}, load {info['loadavg_start']}"
     )
+    sections_run = {
+        "memory": lambda: memory_section(cfg["memory_size"], cfg, rng),
+        "stride": lambda: stride_section(cfg["stride_cap"], rng),
+        "threads": lambda: threads_section(dtypes, cfg, rng),
+    }
     with threadpool_limits(limits=cfg["threads"], user_api="blas"):
         result["settings"]["blas_threads_in_effect"] = [
             p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
@@ -899,32 +848,24 @@ def main(argv=None):
                 for dtype in dtypes:
                     t0 = time.perf_counter()
                     result["speed"].append(bench_case(name, CASES[name], dtype, cfg, rng, torch))
-                    print(
-                        f"  speed ({name}, {dtype}) {time.perf_counter() - t0:.1f} s",
-                        flush=True,
-                    )
-        if "memory" in sections:
-            t0 = time.perf_counter()
-            result["memory"] = memory_section(cfg["memory_size"], cfg, features, rng)
-            if not features["workspace"]:
-                result["skipped"]["memory.workspace_series"] = "convlib has no workspace="
-            print(f"  memory {time.perf_counter() - t0:.1f} s", flush=True)
-        if "stride" in sections:
-            t0 = time.perf_counter()
-            result["stride"] = stride_section(cfg["stride_cap"], rng)
-            print(f"  stride {time.perf_counter() - t0:.1f} s", flush=True)
-        if "threads" in sections:
-            if features["threads"]:
+                    print(f"  speed ({name}, {dtype}) {time.perf_counter() - t0:.1f} s",
+                          flush=True)
+        for section, fn in sections_run.items():
+            if section in sections:
                 t0 = time.perf_counter()
-                result["threads"] = threads_section(dtypes, cfg, rng)
-                print(f"  threads {time.perf_counter() - t0:.1f} s", flush=True)
-            else:
-                result["skipped"]["threads"] = "convlib has no threads="
+                result[section] = fn()
+                print(f"  {section} {time.perf_counter() - t0:.1f} s", flush=True)
     info["loadavg_end"] = _loadavg()
     info["date_utc_end"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     info["wall_seconds"] = time.perf_counter() - t_start
-    for k, why in result["skipped"].items():
-        print(f"  skipped {k}: {why}")
+    return result
+
+
+def main(argv=None):
+    """Parse the arguments, run, print the report, write the JSON."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, names, sections = parse_args(argv)
+    result = run(args, names, sections, argv)
     print_report(result)
     if args.output != "-":
         out = Path(args.output)

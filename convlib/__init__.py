@@ -25,7 +25,7 @@ from .forward import conv_forward, conv_forward_naive, prepare
 from .gradcheck import check, numerical_gradient, rel_error
 from .ops import col2im, dilate, im2col, input_rows, rot180, windows
 from .padding import (
-    Layer,
+    Geometry,
     backward_padding,
     layer_geometry,
     output_size,
@@ -36,7 +36,7 @@ from .padding import (
 
 __all__ = [
     "ACTIVATIONS",
-    "Layer",
+    "Geometry",
     "activate",
     "backward_padding",
     "bias_gradient",

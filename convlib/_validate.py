@@ -122,3 +122,23 @@ def check_bias(b, ch_out: int) -> np.ndarray:
             f"b must have length ch_out={ch_out} (W.shape[1]); got b.shape={b.shape}"
         )
     return b
+
+
+def check_number(value, name: str, low: float, high: float = float("inf"), *,
+                 low_open: bool = False, high_open: bool = True) -> float:
+    """``value`` as a finite Python float in the interval given, or an error naming ``name``.
+
+    The interval is ``[low, high)`` by default; ``low_open``/``high_open`` exclude an end.
+    Booleans, strings, sequences, ``nan`` and infinities are refused.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a finite number in {interval}; got {value!r}")
+    number = float(value)
+    inside = (low < number if low_open else low <= number) and (
+        number < high if high_open else number <= high)
+    if not np.isfinite(number) or not inside:
+        raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
+    return number

@@ -1,7 +1,9 @@
 """Activation functions and their derivatives: eqs. (9)-(11) of the notes.
 
 Each activation ``sigma`` comes with ``sigma'`` so that eq. (11), corrected, reads
-``dz = dq * sigma'(z)`` (the notes print ``sigma(z)``; see the errata).
+``dz = dq * sigma'(z)`` (the notes print ``sigma(z)``; see the errata). ``ACTIVATIONS``
+maps each name (``"identity"``, ``"relu"``, ``"sigmoid"``, ``"tanh"``) to its pair
+``(sigma, sigma')``; :func:`activate` and :func:`output_error` look the name up there.
 """
 
 from __future__ import annotations
@@ -27,8 +29,12 @@ def relu(z):
 
 
 def relu_prime(z):
-    """sigma'(z) = 1 where z > 0, else 0 (the subgradient 0 is taken at z = 0)."""
-    return (np.asarray(z) > 0).astype(np.asarray(z).dtype)
+    """sigma'(z) = 1 where z > 0, else 0 (the subgradient 0 is taken at z = 0).
+
+    Where ``z`` is NaN the derivative is 1, as in PyTorch (a NaN passes on; not masked).
+    """
+    z = np.asarray(z)
+    return (~(z <= 0)).astype(z.dtype)
 
 
 def sigmoid(z):

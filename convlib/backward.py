@@ -19,7 +19,7 @@ from . import chunks
 from ._validate import as_float_array, cast
 from .forward import filter_matrix, prepare
 from .ops import col2im, dilate, im2col, input_rows, rot180, windows
-from .padding import backward_padding, pad
+from .padding import pad
 
 
 def _backward_args(dz, q, W, s, h_out, padding):
@@ -134,7 +134,8 @@ def conv_backward_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
     )
 
 
-def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None, threads=None):
+def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None, threads=None,
+                  chunk=None):
     """Gradients of the layer, vectorized: the backward pass section 4 announces.
 
     With ``U`` the window matrix of the forward pass (:func:`convlib.im2col`, eq. 34: one
@@ -154,7 +155,7 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
     ----------
     dz : ndarray, shape (n_b, ch_out, h_out, w_out)
         Cast to ``np.result_type(q, W)``; a value that would overflow there is an error.
-    q, W, s, h_out, padding, workspace, threads
+    q, W, s, h_out, padding, workspace, threads, chunk
         As in :func:`convlib.conv_forward`.
 
     Returns
@@ -192,7 +193,8 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
             r_lo, r_hi = input_rows(layer.h_in, layer.f, layer.s, layer.top, (c.i0, c.i1))
             dq[c.n0 : c.n1, :, r_lo:r_hi] += band
 
-    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, consume=consume)
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, consume=consume,
+               chunk=chunk)
     dW = dFt.reshape(layer.ch_in, layer.f, layer.f, layer.ch_out).transpose(0, 3, 1, 2)
     dW = np.ascontiguousarray(dW)
     return dq, dW, dz.sum(axis=(0, 2, 3))  # db: eq. (16)
@@ -225,11 +227,7 @@ def dilated_padded_dz(dz, layer):
 
     Returns an array of shape ``(n_b, ch_out, h_in + f - 1, w_in + f - 1)``.
     """
-    pads = (
-        backward_padding(layer.h_in, layer.f, layer.s, layer.h_out, layer.top),
-        backward_padding(layer.w_in, layer.f, layer.s, layer.w_out, layer.left),
-    )
-    return pad(dilate(dz, layer.s), pads)
+    return pad(dilate(dz, layer.s), layer.back_pads)  # Geometry.back_pads: backward_padding
 
 
 def input_gradient_rot180(dz, q, W, s=1, h_out="valid", *, padding=None):

@@ -16,7 +16,8 @@ Determinism: where the chunks fall depends on the sizes and the workspace only, 
 number of threads; the partial sums of ``dW`` are added in chunk order, and overlapping bands
 of ``dq`` too. The results are therefore bit-for-bit the same for any ``threads``.
 
-Settings (module attributes, overridable per call by ``workspace=`` and ``threads=``):
+Settings (module attributes, overridable per call by ``workspace=``, ``chunk=`` and
+``threads=``):
 
 - ``WORKSPACE``: bytes of window matrices alive at once, 64 MiB by default;
 - ``CHUNK``: the target size of one chunk's window matrix, 4 MiB by default (a chunk is never
@@ -32,7 +33,7 @@ import queue
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,12 +66,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan(layer, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
-    """Cut a :class:`convlib.Layer` into chunks; returns them and how many may be alive at once.
+def plan(layer, itemsize: int, workspace=None, chunk=None) -> tuple[list[Chunk], int]:
+    """Cut a :class:`convlib.Geometry` into chunks; returns them and how many may be alive at once.
 
     A chunk's window matrix has ``ch_in f^2`` rows and one column per output pixel it covers.
     Whole images are grouped while their matrix stays under ``CHUNK`` (and the workspace);
-    an image larger than that is cut into bands of output rows.
+    an image larger than that is cut into bands of output rows. A ``chunk`` given in bytes
+    replaces that target, and the ``SPLIT``/``MIN_CHUNK`` rule below, by itself.
     """
     workspace = WORKSPACE if workspace is None else check_int(workspace, "workspace", 1)
     row = layer.ch_in * layer.f * layer.f * layer.w_out * itemsize  # the matrix of one output row
@@ -78,7 +80,10 @@ def plan(layer, itemsize: int, workspace=None) -> tuple[list[Chunk], int]:
     # so that a small layer still keeps the threads busy: at least SPLIT chunks once the whole
     # matrix reaches SPLIT * MIN_CHUNK; a smaller layer above MIN_CHUNK gets chunks of at most
     # MIN_CHUNK (this depends on sizes only, never on threads)
-    target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
+    if chunk is None:
+        target = max(1, min(CHUNK, workspace, max(MIN_CHUNK, image * layer.n_b // SPLIT)))
+    else:  # the caller sets the chunk size itself (measuring memory against it, say)
+        target = max(1, min(check_int(chunk, "chunk", 1), workspace))
     if image <= target:
         per = max(1, target // image)
         chunks = [
@@ -104,35 +109,59 @@ def _threads(threads) -> int:
 
 
 _pool: ThreadPoolExecutor | None = None
-_pool_size = 0
 _pool_lock = threading.Lock()
 _controller = None
+_limit = None
+POOL_THREADS = 64  # an upper bound: the pool starts a thread only when a task waits for one
 
 
-def _executor(n: int) -> ThreadPoolExecutor:
-    global _pool, _pool_size
+def _executor() -> ThreadPoolExecutor:
+    """The process's one pool, made once and never shut down while callers share it.
+
+    Each call of :func:`run` keeps at most ``threads`` tasks in it, so callers with different
+    ``threads`` share it safely (a pool replaced by a larger one used to be shut down under
+    another caller's feet: "cannot schedule new futures after shutdown").
+    """
+    global _pool
     with _pool_lock:
-        if _pool is None or _pool_size < n:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool, _pool_size = ThreadPoolExecutor(n, thread_name_prefix="convlib"), n
+        if _pool is None:
+            _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="convlib")
         return _pool
 
 
+_limited = 0  # callers inside blas_one_thread() now
+
+
+@contextmanager
 def blas_one_thread():
-    """A context in which the BLAS runs on one thread (threadpoolctl), if it can be told."""
-    global _controller
+    """A context in which the BLAS runs on one thread (threadpoolctl), if it can be told.
+
+    Concurrent callers share one limit: the first one in sets it, the last one out restores
+    the BLAS's own setting (nested limits restored out of order would leave it at 1).
+    """
+    global _controller, _limited, _limit
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return nullcontext()
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+        yield
+        return
+    with _pool_lock:
+        if _controller is None:
+            _controller = ThreadpoolController()
+        if _limited == 0:
+            _limit = _controller.limit(limits=1, user_api="blas")
+        _limited += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _limited -= 1
+            if _limited == 0:
+                _limit.restore_original_limits()
 
 
-def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
-    """Call ``work(chunk, buffer)`` for every chunk of a :class:`convlib.Layer`, in threads.
+def run(work, layer, dtype, *, workspace=None, threads=None, consume=None, chunk=None):
+    """Call ``work(chunk, buffer)`` for every chunk of a :class:`convlib.Geometry`, in threads.
 
     ``buffer`` is a reused flat array large enough for the chunk's window matrix. Results are
     passed to ``consume(chunk, result)`` in chunk order, in the calling thread, with at most as
@@ -141,7 +170,7 @@ def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
     """
     dtype = np.dtype(dtype)
     n_threads = _threads(threads)
-    chunks, slots = plan(layer, dtype.itemsize, workspace)
+    chunks, slots = plan(layer, dtype.itemsize, workspace, chunk)
     consume = consume or (lambda chunk, result: None)
     length = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * layer.w_out
     length *= layer.ch_in * layer.f * layer.f
@@ -167,7 +196,7 @@ def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
             for chunk in chunks:
                 consume(chunk, task(chunk))
             return
-        pool = _executor(workers)
+        pool = _executor()
         pending: deque = deque()
         for chunk in chunks:
             if len(pending) == workers:
@@ -179,9 +208,9 @@ def run(work, layer, dtype, *, workspace=None, threads=None, consume=None):
             consume(done[0], done[1].result())
 
 
-def workspace_bytes(layer, itemsize: int, workspace=None, threads=None) -> int:
+def workspace_bytes(layer, itemsize: int, workspace=None, threads=None, chunk=None) -> int:
     """The bytes of window matrices :func:`run` keeps alive at most, for the record."""
-    chunks, slots = plan(layer, itemsize, workspace)
+    chunks, slots = plan(layer, itemsize, workspace, chunk)
     per = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in chunks) * layer.w_out
     per *= layer.ch_in * layer.f**2
     alive = 1 if len(chunks) == 1 else min(_threads(threads), slots, len(chunks))

@@ -14,7 +14,7 @@ import numpy as np
 from .backward import dilated_padded_dz
 from .conventions import CONVENTIONS, convention_padding, unread_rows
 from .ops import dilate, rot180, windows
-from .padding import backward_padding, layer_geometry, pad
+from .padding import layer_geometry, pad
 
 __all__ = [
     "EMPTY",
@@ -243,10 +243,7 @@ def input_gradient_data(h_in=7, f=3, s=2, h_out="same", i=3, j=3, *, w_in=None):
         weight_index[(int(k), int(m))] = (int(a), int(b))
     dz = np.arange(1, L.h_out * L.w_out + 1).reshape(1, 1, L.h_out, L.w_out)
     dz_bar = dilated_padded_dz(dz, L)[0, 0]
-    back_pads = (
-        backward_padding(L.h_in, f, s, L.h_out, t),
-        backward_padding(L.w_in, f, s, L.w_out, l),
-    )
+    back_pads = L.back_pads  # convlib.backward_padding per axis, as dilated_padded_dz pads
     inside = pad(np.ones(dilate(dz, s).shape[-2:], dtype=bool), back_pads)
     met = dz_bar[i : i + f, j : j + f]
     data.update(

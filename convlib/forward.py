@@ -12,9 +12,9 @@ import numpy as np
 from . import chunks
 from ._validate import cast, check_bias, check_filters, check_input, check_int
 from .ops import im2col
-from .padding import Layer, layer_geometry, pad
+from .padding import Geometry, layer_geometry, pad
 
-__all__ = ["Layer", "conv_forward", "conv_forward_naive", "filter_matrix", "prepare"]
+__all__ = ["Geometry", "conv_forward", "conv_forward_naive", "filter_matrix", "prepare"]
 
 
 def prepare(q, W, b=None, s=1, h_out="valid", padding=None):
@@ -22,7 +22,7 @@ def prepare(q, W, b=None, s=1, h_out="valid", padding=None):
 
     Returns ``q, W, b, layer``: ``q`` and ``W`` in their common floating dtype
     ``np.result_type(q, W)`` (integers become float64), ``b`` cast to it (``None`` stays
-    ``None``: no bias), and the :class:`Layer` of :func:`convlib.layer_geometry`. The inputs
+    ``None``: no bias), and the :class:`Geometry` of :func:`convlib.layer_geometry`. The inputs
     themselves are never modified.
     """
     q = check_input(q)
@@ -90,7 +90,7 @@ def filter_matrix(W):
 
 
 def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=None,
-                 threads=None):
+                 threads=None, chunk=None):
     """Pre-activation output of the layer, vectorized: eqs. (34)-(35) of the notes, corrected.
 
     The windows of eq. (31) are gathered by :func:`convlib.im2col` into the window matrix
@@ -116,6 +116,10 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
     threads : int, optional, keyword-only
         Threads for the chunks (default: the cores of the machine). The result does not depend
         on it, bit for bit.
+    chunk : int, optional, keyword-only
+        Target bytes of one chunk's window matrix (default: ``convlib.chunks.CHUNK``, with
+        at least ``SPLIT`` chunks for a layer above ``SPLIT x MIN_CHUNK``; see
+        :func:`convlib.chunks.plan`).
 
     Returns
     -------
@@ -142,5 +146,5 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
         if b is not None:
             zn += b[:, None]
 
-    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads)
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, chunk=chunk)
     return z

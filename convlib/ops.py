@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validate import check_int
-from .padding import pad_sides
+from .padding import layer_geometry, pad_sides
 
 
 def dilate(x, s: int):
@@ -103,16 +103,6 @@ def windows(q_bar, f: int, s: int = 1):
     return view[..., ::s, ::s, :, :]
 
 
-def _out_size(n: int, before: int, after: int, f: int, s: int, axis: str) -> int:
-    padded = n + before + after
-    if padded < f:
-        raise ValueError(
-            f"the filter (f={f}) is bigger than the padded input along the {axis}: "
-            f"{n} + {before} + {after} = {padded}"
-        )
-    return (padded - f) // s + 1
-
-
 def _span(a: int, before: int, n_in: int, s: int, n_out: int):
     """Output indices ``i0 <= i < i1`` whose input index ``i s + a - before`` is in the image.
 
@@ -134,26 +124,30 @@ def input_rows(h_in: int, f: int, s: int, top: int, rows) -> tuple[int, int]:
     return max(0, min(h_in, i0 * s - top)), max(0, min(h_in, (i1 - 1) * s - top + f))
 
 
-class _Geometry:
-    """Sizes shared by :func:`im2col` and :func:`col2im` (checked once)."""
+def geometry_of(shape, f: int, s: int = 1, pads=0):
+    """The :class:`convlib.Geometry` of an input of ``shape`` read by ``f x f`` windows
+    ``s`` apart, padded by ``pads`` (any form :func:`convlib.pad` takes)."""
+    if len(shape) != 4:
+        raise ValueError(f"q must be 4-D (n_b, ch_in, h_in, w_in); got shape {tuple(shape)}")
+    n_b, ch_in, h_in, w_in = (int(n) for n in shape)
+    return layer_geometry(h_in, w_in, f, s, padding=pad_sides(pads, "pads"), n_b=n_b,
+                          ch_in=ch_in)
 
-    def __init__(self, shape, f, s, pads, rows):
-        if len(shape) != 4:
-            raise ValueError(f"q must be 4-D (n_b, ch_in, h_in, w_in); got shape {tuple(shape)}")
-        self.f, self.s = check_int(f, "f", 1), check_int(s, "s", 1)
-        self.n_b, self.ch_in, self.h_in, self.w_in = (int(n) for n in shape)
-        (self.top, bottom), (self.left, right) = pad_sides(pads, "pads")
-        self.h_out = _out_size(self.h_in, self.top, bottom, self.f, self.s, "height")
-        self.w_out = _out_size(self.w_in, self.left, right, self.f, self.s, "width")
-        i_lo, i_hi = (0, self.h_out) if rows is None else (int(r) for r in rows)
-        if not 0 <= i_lo < i_hi <= self.h_out:
+
+class _Band:
+    """Output rows ``i_lo <= i < i_hi`` of a :class:`convlib.Geometry` (all by default) and
+    the input rows ``r_lo <= r < r_hi`` they read: the part of a chunk im2col/col2im need."""
+
+    def __init__(self, g, rows):
+        i_lo, i_hi = (0, g.h_out) if rows is None else (int(r) for r in rows)
+        if not 0 <= i_lo < i_hi <= g.h_out:
             raise ValueError(
-                f"rows must be (i0, i1) with 0 <= i0 < i1 <= h_out={self.h_out}; got {rows!r}"
+                f"rows must be (i0, i1) with 0 <= i0 < i1 <= h_out={g.h_out}; got {rows!r}"
             )
-        self.i_lo, self.i_hi = i_lo, i_hi
-        self.r_lo, self.r_hi = (0, self.h_in) if rows is None else input_rows(
-            self.h_in, self.f, self.s, self.top, (i_lo, i_hi))
-        self.shape6 = (self.ch_in, self.f, self.f, self.n_b, i_hi - i_lo, self.w_out)
+        self.g, self.i_lo, self.i_hi = g, i_lo, i_hi
+        self.r_lo, self.r_hi = (0, g.h_in) if rows is None else input_rows(
+            g.h_in, g.f, g.s, g.top, (i_lo, i_hi))
+        self.shape6 = (g.ch_in, g.f, g.f, g.n_b, i_hi - i_lo, g.w_out)
 
     def offsets(self):
         """For each filter offset ``(a, b)``: the output block that reads the image, and where.
@@ -162,12 +156,12 @@ class _Geometry:
         first row of the band) and columns ``j0:j1`` read input rows ``r, r + s, ...`` (relative
         to ``r_lo``) and columns ``c, c + s, ...``. Entries outside the block read padding.
         """
-        s = self.s
-        columns = [_span(b, self.left, self.w_in, s, self.w_out) for b in range(self.f)]
-        for a in range(self.f):
-            i0, i1, r0 = _span(a, self.top, self.h_in, s, self.h_out)
+        g = self.g
+        columns = [_span(b, g.left, g.w_in, g.s, g.w_out) for b in range(g.f)]
+        for a in range(g.f):
+            i0, i1, r0 = _span(a, g.top, g.h_in, g.s, g.h_out)
             lo, hi = max(i0, self.i_lo), min(i1, self.i_hi)
-            r = r0 + (lo - i0) * s - self.r_lo
+            r = r0 + (lo - i0) * g.s - self.r_lo
             for b, (j0, j1, c0) in enumerate(columns):
                 yield a, b, (lo - self.i_lo, max(lo, hi) - self.i_lo), (j0, j1), (r, c0)
 
@@ -207,8 +201,9 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
         The unpadded input.
     f, s : int
         Filter width and stride.
-    pads : int, (p_h, p_w) or ((top, bottom), (left, right))
-        Padding as in :func:`convlib.pad`; negative amounts crop.
+    pads : int, (p_h, p_w), ((top, bottom), (left, right)) or (top, bottom, left, right)
+        Padding as in :func:`convlib.pad` (one reader, :func:`convlib.padding.pad_sides`):
+        an int or a pair is the notes' total, split by eq. (8); negative amounts crop.
     rows : (i0, i1), optional, keyword-only
         Only the output rows ``i0 <= i < i1`` (the forward pass works in bands of rows when one
         image is large).
@@ -231,11 +226,12 @@ def im2col(q, f: int, s: int = 1, pads=0, *, rows=None, out=None):
            [ 5.,  7., 13., 15.]])
     """
     q = np.asarray(q)
-    g = _Geometry(q.shape, f, s, pads, rows)
-    U = _buffer(out, g.shape6, q.dtype, "out")
-    src = q.transpose(1, 0, 2, 3)[:, :, g.r_lo : g.r_hi]  # (ch_in, n_b, rows read, w_in)
+    g = geometry_of(q.shape, f, s, pads)
+    band = _Band(g, rows)
+    U = _buffer(out, band.shape6, q.dtype, "out")
+    src = q.transpose(1, 0, 2, 3)[:, :, band.r_lo : band.r_hi]  # (ch_in, n_b, rows, w_in)
     phases = _Phases(src, g.s)
-    for a, b, (i0, i1), (j0, j1), (r, c) in g.offsets():
+    for a, b, (i0, i1), (j0, j1), (r, c) in band.offsets():
         dst = U[:, a, b]  # (ch_in, n_b, rows, w_out)
         if i1 <= i0 or j1 <= j0:  # this offset reads only padding
             dst[...] = 0
@@ -285,22 +281,23 @@ def col2im(dU, shape, f: int, s: int = 1, pads=0, *, rows=None, out=None):
     True
     """
     dU = np.asarray(dU)
-    g = _Geometry(shape, f, s, pads, rows)
-    size = int(np.prod(g.shape6))
+    g = geometry_of(shape, f, s, pads)
+    rows = _Band(g, rows)
+    size = int(np.prod(rows.shape6))
     if dU.ndim != 2 or dU.size != size or dU.shape[0] != g.ch_in * g.f * g.f:
         raise ValueError(
             f"dU must have shape {(g.ch_in * g.f * g.f, size // (g.ch_in * g.f * g.f))} for "
             f"q of shape {tuple(shape)}; got {dU.shape}"
         )
-    dU6 = dU.reshape(g.shape6)
-    band = (g.n_b, g.ch_in, g.r_hi - g.r_lo, g.w_in)
+    dU6 = dU.reshape(rows.shape6)
+    band = (g.n_b, g.ch_in, rows.r_hi - rows.r_lo, g.w_in)
     if out is None:
         out = np.zeros(band, dtype=dU.dtype)
     elif out.shape != band:
         raise ValueError(f"out must have shape {band}; got {out.shape}")
     dst = out.transpose(1, 0, 2, 3)  # a view: the adds below land in out
     phases = _Phases(dst, g.s, accumulate=True)
-    for a, b, (i0, i1), (j0, j1), (r, c) in g.offsets():
+    for a, b, (i0, i1), (j0, j1), (r, c) in rows.offsets():
         if i1 > i0 and j1 > j0:
             part = phases[r % g.s, c % g.s]
             rows_, cols = slice(r // g.s, r // g.s + i1 - i0), slice(c // g.s, c // g.s + j1 - j0)

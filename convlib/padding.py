@@ -42,7 +42,7 @@ def output_size(h_in: int, f: int, s: int = 1, mode: str = "valid") -> int:
         return (h_in - f) // s + 1
     if mode == "same":
         return -(-h_in // s)
-    if mode == "full":
+    if mode == "full":  # the last window starts at the last pixel: h_in + f - 2 padded rows
         return (h_in + f - 2) // s + 1
     raise ValueError(f"h_out must be an int >= 1, an (h, w) pair or one of {MODES}; got {mode!r}")
 
@@ -63,11 +63,6 @@ def split_padding(p: int) -> tuple[int, int]:
     A negative ``p`` crops the same way: ``split_padding(-3) == (-1, -2)``.
     """
     return -(-p // 2), p // 2
-
-
-def full_size(h_in: int, f: int, s: int) -> int:
-    """The largest output size along one axis: every window overlaps the image (mode "full")."""
-    return (h_in + f - 2) // s + 1
 
 
 def resolve_h_out(h_in: int, w_in: int, f: int, s: int, h_out) -> tuple[int, int]:
@@ -91,7 +86,7 @@ def resolve_h_out(h_in: int, w_in: int, f: int, s: int, h_out) -> tuple[int, int
     hh, ww = pair(h_out, "h_out")
     sizes = check_int(hh, "h_out", 1), check_int(ww, "h_out", 1)
     for size, n, axis in zip(sizes, (h_in, w_in), ("height", "width"), strict=True):
-        largest = full_size(n, f, s)
+        largest = output_size(n, f, s, "full")
         if size > largest:
             raise ValueError(
                 f"h_out={h_out!r} is too large along the {axis}: with {axis} {n}, f={f} and "
@@ -102,29 +97,30 @@ def resolve_h_out(h_in: int, w_in: int, f: int, s: int, h_out) -> tuple[int, int
 
 
 def explicit_padding(padding) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Normalise an explicit padding to ``((top, bottom), (left, right))``.
+    """An explicit ``padding=`` as ``((top, bottom), (left, right))``: the sides only.
 
-    Accepts ``(top, bottom, left, right)`` or ``((top, bottom), (left, right))``, as sequences
-    or integer arrays.
+    Accepts ``(top, bottom, left, right)`` or ``((top, bottom), (left, right))`` (sequences or
+    integer arrays), read by :func:`pad_sides`, the one reader of a padding. An int or an
+    ``(p_h, p_w)`` pair, which :func:`pad_sides` takes as the notes' total ``p`` split by
+    eq. (8), is refused here: for that, give ``h_out`` (eq. 7 finds ``p``).
     """
-    flat = np.asarray(padding, dtype=object).ravel().tolist()
-    if len(flat) != 4:
+    sides = _sides(padding, "padding")
+    if sides is None:
         raise ValueError(
             "padding must be (top, bottom, left, right) or ((top, bottom), (left, right)); "
-            f"got {padding!r}"
+            f"got {padding!r} (a total p split by eq. 8 is given through h_out)"
         )
-    for v in flat:
-        check_int(v, "padding", -(10**9))
-    t, b, l, r = (int(v) for v in flat)
-    return (t, b), (l, r)
+    return sides
 
 
 @dataclass(frozen=True)
-class Layer:
-    """The geometry of one layer, unpacked into the notes' symbols.
+class Geometry:
+    """The geometry of a layer, unpacked into the notes' symbols: the one record.
 
     ``pads`` is ``((top, bottom), (left, right))``, the zeros added on each side of the input
-    (eq. 8, or an explicit padding); negative entries crop.
+    (eq. 8, or an explicit padding); negative entries crop. :func:`layer_geometry` makes it;
+    the forward and backward passes, :func:`convlib.im2col`, :func:`convlib.col2im`, the
+    chunk plan and the figures read it.
     """
 
     n_b: int
@@ -146,11 +142,18 @@ class Layer:
     def left(self) -> int:
         return self.pads[1][0]
 
+    @property
+    def back_pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The padding of the dilated ``dz`` in eq. (29), per axis: :func:`backward_padding`."""
+        return (backward_padding(self.h_in, self.f, self.s, self.h_out, self.top),
+                backward_padding(self.w_in, self.f, self.s, self.w_out, self.left))
+
+
 
 def layer_geometry(
     h_in: int, w_in: int, f: int, s: int = 1, h_out="valid", padding=None, *,
     n_b: int = 1, ch_in: int = 1, ch_out: int = 1,
-) -> Layer:
+) -> Geometry:
     """Output size and per-side padding of a layer: eqs. (7)-(8) of the notes.
 
     Parameters
@@ -162,15 +165,15 @@ def layer_geometry(
     h_out : int, (h_out, w_out) or {"valid", "same", "full"}
         Output size, from which eq. (7) gives the total padding, split by eq. (8); ignored
         (must be "valid" or equal to the result) when ``padding`` is given.
-    padding : None or (top, bottom, left, right)
-        Explicit padding instead of the notes' split, for PyTorch/TensorFlow conventions.
-        Rows the last window does not reach stay unread.
+    padding : None, (top, bottom, left, right) or ((top, bottom), (left, right))
+        Explicit padding instead of the notes' split, for PyTorch/TensorFlow conventions
+        (:func:`explicit_padding`). Rows the last window does not reach stay unread.
     n_b, ch_in, ch_out : int, keyword-only
         Batch size and channels, recorded in the result.
 
     Returns
     -------
-    Layer
+    Geometry
 
     Examples
     --------
@@ -188,7 +191,7 @@ def layer_geometry(
             split_padding(padding_amount(h_in, f, s, ho)),
             split_padding(padding_amount(w_in, f, s, wo)),
         )
-        return Layer(*counts, h_in, w_in, f, s, ho, wo, pads)
+        return Geometry(*counts, h_in, w_in, f, s, ho, wo, pads)
     pads = explicit_padding(padding)
     sizes = []
     for n, (before, after), axis in zip((h_in, w_in), pads, ("height", "width"), strict=True):
@@ -205,24 +208,36 @@ def layer_geometry(
                 f"h_out={h_out!r} contradicts padding={padding!r}, which gives "
                 f"(h_out, w_out)={tuple(sizes)}; pass only one of them"
             )
-    return Layer(*counts, h_in, w_in, f, s, *sizes, pads)
+    return Geometry(*counts, h_in, w_in, f, s, *sizes, pads)
 
 
 def pad_sides(p, name: str = "p") -> tuple[tuple[int, int], tuple[int, int]]:
-    """A padding argument as ``((top, bottom), (left, right))``.
+    """A padding argument as ``((top, bottom), (left, right))``: the one reader of a padding.
 
-    An int or an ``(p_h, p_w)`` pair is a *total* per axis, split by eq. (8); a pair of pairs
-    (sequences or a 2 x 2 integer array) gives each side explicitly.
+    The sides explicitly: ``((top, bottom), (left, right))`` (sequences or a 2 x 2 integer
+    array) or ``(top, bottom, left, right)``. The notes' *total* ``p`` of eq. (7): an int or
+    a ``(p_h, p_w)`` pair, split by eq. (8). Negative amounts crop.
     """
-    if isinstance(p, np.ndarray) and p.shape == (2, 2):
+    sides = _sides(p, name)
+    if sides is not None:
+        return sides
+    ph, pw = pair(p, name)
+    return split_padding(_amount(ph, name)), split_padding(_amount(pw, name))
+
+
+def _sides(p, name: str):
+    """``((top, bottom), (left, right))`` if ``p`` gives the sides explicitly, else None."""
+    if isinstance(p, np.ndarray) and p.shape in ((2, 2), (4,)):
         p = p.tolist()
+    if isinstance(p, (tuple, list)) and len(p) == 4:
+        t, b, l, r = (_amount(v, name) for v in p)
+        return (t, b), (l, r)
     if isinstance(p, (tuple, list)) and len(p) == 2 and all(
         isinstance(v, (tuple, list, np.ndarray)) for v in p
     ):
         (t, b), (l, r) = ([_amount(x, name) for x in pair(v, name)] for v in p)
         return (t, b), (l, r)
-    ph, pw = pair(p, name)
-    return split_padding(_amount(ph, name)), split_padding(_amount(pw, name))
+    return None
 
 
 def _amount(value, name: str) -> int:
@@ -237,10 +252,10 @@ def pad(q, p):
     ----------
     q : ndarray, shape (..., h_in, w_in)
         Images; any leading axes (batch, channels) are kept.
-    p : int, (p_h, p_w) or ((top, bottom), (left, right))
+    p : int, (p_h, p_w), ((top, bottom), (left, right)) or (top, bottom, left, right)
         An int or a pair is the *total* padding per axis, split by eq. (8): ``ceil(p/2)``
-        before, ``floor(p/2)`` after. A pair of pairs gives each side explicitly.
-        Negative amounts crop.
+        before, ``floor(p/2)`` after. A pair of pairs or four numbers give each side
+        explicitly (as ``padding=`` of :func:`convlib.conv_forward`). Negative amounts crop.
 
     Returns
     -------

@@ -26,7 +26,8 @@ def bench():
     return mod
 
 
-# The im2col products of the README's table, written out by hand: (M, K) x (K, N).
+# The im2col products of the README's table, written out by hand: M output pixels,
+# K = ch_in f^2 rows of the window matrix, N = ch_out.
 README_SHAPES = {
     "a": (50176, 9, 8),
     "b": (50176, 144, 32),
@@ -203,27 +204,24 @@ def test_tiny_run_writes_the_json_chapter_6_reads(bench, tmp_path, monkeypatch, 
     assert m["shape_q"] == [1, 1, 64, 64] and m["q_bytes"] == 64 * 64 * 8
     assert m["default"]["peak_forward_bytes"] >= m["q_bytes"]  # the output z alone is as big
     assert m["default"]["peak_backward_bytes"] >= m["q_bytes"]  # and dq
-    if r["settings"]["convlib_supports"]["workspace"]:
-        assert [p["workspace"] for p in m["workspace_series"]] == [2**12, 2**16]
-        assert [p["chunk_target"] for p in m["chunk_series"]] == [2**12, 2**14]
-        row = 64 * 49 * 8  # window matrix of one output row of the 64 x 64 image, f = 7
-        for p in m["workspace_series"] + m["chunk_series"]:
-            # the chunks cover the 64 output rows in bands of whole rows within the target
-            plan = p["plan"]
-            assert plan["chunk_matrix_bytes"] % row == 0
-            assert plan["chunks"] * plan["chunk_matrix_bytes"] >= 64 * row
-            assert plan["chunk_matrix_bytes"] <= max(row, p["chunk_target"] or p["workspace"])
-        assert bench.importlib.import_module("convlib.chunks").CHUNK == m["chunk_default"]
-    else:
-        assert m["workspace_series"] is None
+    assert [p["workspace"] for p in m["workspace_series"]] == [2**12, 2**16]
+    assert [p["chunk_target"] for p in m["chunk_series"]] == [2**12, 2**14]
+    row = 64 * 49 * 8  # window matrix of one output row of the 64 x 64 image, f = 7
+    for p in m["workspace_series"] + m["chunk_series"]:
+        # the chunks cover the 64 output rows in bands of whole rows within the target
+        plan = p["plan"]
+        assert plan["chunk_matrix_bytes"] % row == 0
+        assert plan["chunks"] * plan["chunk_matrix_bytes"] >= 64 * row
+        assert plan["chunk_matrix_bytes"] <= max(row, p["chunk_target"] or p["workspace"])
+    # the chunk size is passed (chunk=), never patched into convlib.chunks.CHUNK
+    import convlib.chunks
+
+    assert convlib.chunks.CHUNK == m["chunk_default"] == r["settings"]["convlib_defaults"]["CHUNK"]
 
     assert [p["s"] for p in r["stride"]["points"]] == [20, 40]
-    if r["settings"]["convlib_supports"]["threads"]:
-        assert [(x["dtype"], x["threads"]) for x in r["threads"]["results"]] == [
-            ("float64", 1), ("float64", 2)
-        ]
-    else:
-        assert r["threads"] is None and "threads" in r["skipped"]
+    assert [(x["dtype"], x["threads"]) for x in r["threads"]["results"]] == [
+        ("float64", 1), ("float64", 2)
+    ]
 
 
 def test_geometry_matches_convlib_forward(bench):
@@ -238,3 +236,37 @@ def test_geometry_matches_convlib_forward(bench):
     z = cl.conv_forward(padded, W, np.zeros(1), 2, "valid")
     assert z.shape[2:] == (ho, wo)
     np.testing.assert_allclose(z, cl.conv_forward(q, W, np.zeros(1), 2, "same"))
+
+
+def test_summarize_holds_every_verdict_and_print_report_only_prints(bench):
+    """The memory and stride verdicts are derived by summarize (print_report used to add them
+    while printing), so the report and the JSON's reader see the same verdicts."""
+    q_bytes = 2048 * 2048 * 8
+    result = {
+        "speed": [],
+        "machine": {"torch": None},
+        "settings": {"rounds": 1, "threads": 1},
+        "memory": {"shape_q": [1, 1, 2048, 2048], "q_bytes": q_bytes,
+                   "default": {"peak_forward_bytes": 3 * q_bytes,
+                               "peak_backward_bytes": 5 * q_bytes}},
+        "stride": {"points": [{"s": 2000, "seconds_forward": 0.1, "seconds_backward": 0.2},
+                              {"s": 4000, "skipped": "too slow"}]},
+    }
+    before = bench.summarize(result)["verdicts"]
+    v = {k.split(" <=")[0].split(" f+b")[0]: ok for k, ok in before.items()}
+    assert v == {"memory peak forward": True, "memory peak backward": False,
+                 "stride s=2000": True, "stride s=4000": False}
+    import io
+
+    bench.print_report(result, file=io.StringIO())
+    assert bench.summarize(result)["verdicts"] == before
+
+
+def test_the_blas_ceiling_uses_convlib_layout(bench):
+    """U is (K, M) in convlib (eq. 34): the ceiling's products are F^T U, U dZ^T and F dZ;
+    the chunk size is passed to convlib, not patched into its module."""
+    import inspect
+
+    src = inspect.getsource(bench.bench_case)
+    assert "F.T @ U, U @ dZ.T, F @ dZ" in src
+    assert "CHUNK =" not in inspect.getsource(bench) and not hasattr(bench, "chunk_target")

@@ -99,16 +99,13 @@ def test_memory_is_a_bounded_workspace_plus_the_outputs(f):
     assert_same(z[0, 0], correlate2d(q[0, 0], W[0, 0, ::1, ::1], mode="same"))
 
 
-def test_memory_follows_the_workspace_setting():
+def test_memory_follows_the_workspace_setting(monkeypatch):
     """The module default is read at call time; a per-call workspace overrides it."""
     q = np.ones((1, 2, 256, 256))
     W = np.ones((2, 2, 5, 5))
-    old = chunks.WORKSPACE
-    try:
-        chunks.WORKSPACE = 2**18
+    with monkeypatch.context() as m:
+        m.setattr(chunks, "WORKSPACE", 2**18)
         _, small = _peak(lambda: cl.conv_forward(q, W, threads=1))
-    finally:
-        chunks.WORKSPACE = old
     _, large = _peak(lambda: cl.conv_forward(q, W, threads=1, workspace=2**24))
     assert small < large
 
@@ -144,3 +141,54 @@ def test_phases_made_are_at_most_min_f_s_squared(monkeypatch):
         q = rng.normal(size=(2, 1, 30, 30))
         cl.im2col(q, f, s)
         assert len(set(made)) <= min(f, s) ** 2
+
+
+def test_concurrent_callers_with_different_threads_share_the_pool():
+    """Four threads calling the chunked passes with threads = 1..4 (a caller asking for more
+    threads used to shut the shared pool down under another's feet): every call completes
+    and gives the single-threaded result, bit for bit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(4)
+    q, W = rng.normal(size=(16, 8, 28, 28)), rng.normal(size=(8, 4, 3, 3))
+    assert len(chunks.plan(cl.layer_geometry(28, 28, 3, 1, "same", n_b=16, ch_in=8,
+                                             ch_out=4), 8)[0]) > 1  # the pool is used
+    z_ref = cl.conv_forward(q, W, None, 1, "same", threads=1)
+    dz = rng.normal(size=z_ref.shape)
+    grads_ref = cl.conv_backward(dz, q, W, 1, "same", threads=1)
+
+    def call(i):
+        threads = 1 + i % 4
+        if i % 2:
+            return "b", cl.conv_backward(dz, q, W, 1, "same", threads=threads)
+        return "f", cl.conv_forward(q, W, None, 1, "same", threads=threads)
+
+    with ThreadPoolExecutor(4) as callers:
+        results = list(callers.map(call, range(20)))
+    for kind, result in results:
+        if kind == "f":
+            np.testing.assert_array_equal(result, z_ref)
+        else:
+            for got, want in zip(result, grads_ref, strict=True):
+                np.testing.assert_array_equal(got, want)
+
+
+def test_the_chunk_size_is_an_argument():
+    """``chunk=`` sets one chunk's window matrix (bytes) for one call, leaving the module's
+    CHUNK alone; the results depend on it by rounding only (sums in another order)."""
+    rng = np.random.default_rng(2)
+    q, W = rng.normal(size=(3, 2, 40, 30)), rng.normal(size=(2, 3, 3, 3))
+    layer = cl.layer_geometry(40, 30, 3, 1, "same", n_b=3, ch_in=2, ch_out=3)
+    row = 2 * 9 * 30 * 8  # the window matrix of one output row
+    before = chunks.CHUNK
+    for chunk in (row, 5 * row, 10**9):
+        parts, _ = chunks.plan(layer, 8, None, chunk)
+        biggest = max((c.n1 - c.n0) * (c.i1 - c.i0) for c in parts) * row
+        assert biggest <= max(row, chunk) and (chunk < 3 * 40 * row or len(parts) == 1)
+        z = cl.conv_forward(q, W, None, 1, "same", chunk=chunk)
+        grads = cl.conv_backward(np.ones_like(z), q, W, 1, "same", chunk=chunk)
+        np.testing.assert_allclose(z, cl.conv_forward(q, W, None, 1, "same"), rtol=1e-13)
+        for got, want in zip(grads, cl.conv_backward(np.ones_like(z), q, W, 1, "same"),
+                             strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert chunks.CHUNK == before

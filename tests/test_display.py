@@ -8,7 +8,7 @@ import pytest
 import convlib
 from convlib.display import show_source, source
 
-SHOWN = [convlib.conv_forward_naive, convlib.conv_backward, convlib.pad, convlib.Layer]
+SHOWN = [convlib.conv_forward_naive, convlib.conv_backward, convlib.pad, convlib.Geometry]
 
 
 @pytest.mark.parametrize("obj", SHOWN, ids=lambda o: o.__name__)

@@ -3,6 +3,7 @@ says what was expected, from every public entry point."""
 
 import numpy as np
 import pytest
+from reference import assert_same, backward_ref, forward_ref
 
 import convlib
 from convlib import (
@@ -59,9 +60,24 @@ backward_functions = pytest.mark.parametrize(
 )
 
 
-def test_the_good_arguments_work():
-    for call in LAYER_FUNCTIONS.values():
-        call()
+@pytest.mark.parametrize("name", list(LAYER_FUNCTIONS))
+def test_the_good_arguments_give_the_references_results(name):
+    """The arguments every bad-input test starts from are good ones: the results are those of
+    the loops of ``reference.py`` (so a failure below is the bad argument's, not another)."""
+    result = LAYER_FUNCTIONS[name]()
+    pads = ((0, 0), (0, 0))  # h_out="valid"
+    if "forward" in name:
+        assert_same(result, forward_ref(Q, WF, B, 1, (4, 3), pads))
+        return
+    dq, dW, db = backward_ref(DZ, Q, WF, 1, pads)
+    want = {"conv_backward": (dq, dW, db), "conv_backward_naive": (dq, dW, db),
+            "input_gradient_col2im": dq, "input_gradient_rot180": dq,
+            "filter_gradient_dilated": dW}[name]
+    if isinstance(want, tuple):
+        for got, expected in zip(result, want, strict=True):
+            assert_same(got, expected)
+    else:
+        assert_same(result, want)
 
 
 @layer_functions

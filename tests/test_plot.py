@@ -77,11 +77,16 @@ def test_framework_conventions(convention, h_in, f, s, mode):
     z = convlib.conv_forward(q, W, np.zeros(1), s, padding=(before, after, before, after))
     assert z.shape[-1] == h_out
     if convention == "pytorch":
-        assert before == after
+        # PyTorch itself, with the one symmetric padding the convention gives
+        torch = pytest.importorskip("torch")
+        assert before == after == (0 if mode == "valid" else f // 2)
+        zt = torch.nn.functional.conv2d(torch.zeros(1, 1, h_in, h_in), torch.zeros(1, 1, f, f),
+                                        stride=s, padding=before)
+        assert zt.shape[-1] == h_out
     else:
         assert after - before in (0, 1)  # TensorFlow: the extra pixel goes after
-    if mode == "same":
-        assert h_out == -(-h_in // s) or convention == "pytorch"
+        if mode == "same":
+            assert h_out == -(-h_in // s)
     d = figdata.padding_data(h_in, f, s, mode, convention=convention)
     reach = s * (h_out - 1) + f  # the last window's end (eq. 6)
     bottom = [r for r in d["unread_rows"] if r >= reach]
