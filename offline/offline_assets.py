@@ -151,6 +151,25 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
+# Accessibility fixes of HTML written by others, applied to each page's body (WCAG 2.1 AA,
+# tests/browser/test_a11y.py):
+# - myst-nb's folded code cells: ``<summary aria-label="Toggle hidden content">`` around the
+#   visible "Show code cell source" (label-content-name-mismatch): the name is the text;
+# - matplotlib's to_jshtml frame slider has no label (stored notebook outputs made before
+#   convlib.player labelled it): name it after its player.
+FOLD_SUMMARY = '<summary aria-label="Toggle hidden content">'
+ANIM_SLIDER = re.compile(r'<input id="_anim_slider(\w*)" type="range"(?![^>]*aria-label)')
+
+
+def accessible_body(body: str) -> str:
+    body = body.replace(FOLD_SUMMARY, "<summary>")
+    return ANIM_SLIDER.sub(
+        lambda m: f'<input id="_anim_slider{m.group(1)}" type="range" '
+        'aria-label="Animation frame"',
+        body,
+    )
+
+
 def tidy_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Per page:
 
@@ -160,6 +179,8 @@ def tidy_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
       when no widget view is shown on the page (outputs removed with ``remove-output``):
       drop both there (up to megabytes of script that would render nothing).
     """
+    if context.get("body"):
+        context["body"] = accessible_body(context["body"])
     widget_js = tuple(str(key) for key in (getattr(app.config, "nb_ipywidgets_js", {}) or {}))
     no_views = WIDGET_VIEW not in (context.get("body") or "")
     for key in ("script_files", "css_files"):
