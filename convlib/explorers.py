@@ -317,7 +317,11 @@ def padding_animation(h_in=5, f=3, s=2, h_outs=(1, 2, 3, 4), *, fps=0.7):
     IPython.display.HTML
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h} for h in h_outs]
-    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps, dpi=90))
+    alt = (f"Padding figure of eqs. 7-8 for h_in = {h_in}, f = {f}, s = {s}, one frame per "
+           f"output size h_out = {', '.join(map(str, h_outs))}: the padding grows from a "
+           "crop to a border of zeros.")
+    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps, dpi=90,
+                                alt=alt))
 
 
 def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
@@ -330,7 +334,11 @@ def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
     ho, wo = _out_shape({"h_in": h_in, "f": f, "s": s, "h_out": h_out})
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(ho) for j in range(wo)]
-    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps, dpi=80, colors=48))
+    alt = (f"Windows figure of eq. 6 for h_in = {h_in}, f = {f}, s = {s}: one frame per "
+           f"output pixel of the {ho} by {wo} output, the window it reads moving {s} cells "
+           "at a time over the padded input.")
+    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps, dpi=80,
+                                colors=48, alt=alt))
 
 
 def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
@@ -342,7 +350,11 @@ def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(f) for j in range(f)]
-    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps, dpi=80))
+    alt = (f"Dilation figure of eqs. 14-15 for h_in = {h_in}, f = {f}, s = {s}: one frame "
+           f"per entry of the {f} by {f} dW, the dilated dz sliding one cell at a time over "
+           "the padded input.")
+    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps, dpi=80,
+                                alt=alt))
 
 
 def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
@@ -355,6 +367,8 @@ def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for j in range(h_in)]
-    return _html(
-        animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps, dpi=80)
-    )
+    alt = (f"Input-gradient figure of eqs. 17-29 for h_in = {h_in}, f = {f}, s = {s}: one "
+           f"frame per input pixel of row {i}, showing the outputs it influences and the "
+           "rotated filter on the dilated, padded dz meeting exactly their entries.")
+    return _html(animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps,
+                                dpi=80, alt=alt))

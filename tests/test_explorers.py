@@ -224,4 +224,4 @@ def test_player_controls_are_labelled():
     html = explorers.padding_animation(h_outs=(1, 2)).data
     assert re.search(r'<input id="_anim_slider\w+" type="range" aria-label="Frame of the '
                      r'padding animation"', html)
-    assert 'alt="padding animation"' in html
+    assert 'alt="Padding figure of eqs. 7-8 for h_in = 5' in html

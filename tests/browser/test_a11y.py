@@ -1,7 +1,9 @@
 """WCAG 2.1 A/AA on every page of the built book (and of the student edition when it is
 built): axe-core, installed by ``npm ci`` from package-lock.json (never fetched), injected
 into each page from ``node_modules/``; any violation of the wcag2a, wcag2aa, wcag21a and
-wcag21aa rules fails, the theme's own controls included (no rule is excluded).
+wcag21aa rules fails, the theme's own controls included (no rule is excluded). Beyond axe,
+on the same page load: every typeset formula carries MathJax's assistive MathML (what screen
+readers read), and no picture's text alternative is a file name.
 
 Each page's weight (bytes the browser fetched to load it) and load time go to the terminal
 summary (and to ``_build/page_weights.json``).
@@ -43,6 +45,31 @@ async (tags) => {
 }
 """
 
+# What axe does not check: math exposed to assistive technology (MathJax's assistive MathML
+# beside every typeset formula) and pictures whose text alternative is a file name.
+JS_BEYOND_AXE = r"""
+() => {
+  const problems = [];
+  const top = Array.from(document.querySelectorAll("mjx-container"))
+    .filter((c) => !(c.parentElement && c.parentElement.closest("mjx-assistive-mml")));
+  const bare = top.filter((c) => !c.querySelector("mjx-assistive-mml > math"));
+  if (bare.length) {
+    problems.push(`${bare.length} of ${top.length} formulas without assistive MathML, e.g. ` +
+                  (bare[0].textContent || "").slice(0, 60));
+  }
+  document.querySelectorAll("img").forEach((img) => {
+    const alt = (img.getAttribute("alt") || "").trim();
+    if (img.getAttribute("role") === "presentation" || img.closest("[aria-hidden=true]")) return;
+    if (!alt || /\.(png|jpe?g|svg|gif)$/i.test(alt) || /^_?images?\//.test(alt) ||
+        /^[0-9a-f]{16,}/.test(alt) || alt.includes("../")) {
+      problems.push(`picture without a text alternative that says what it shows: alt="${alt}"` +
+                    ` (${(img.getAttribute("src") || "").slice(0, 60)})`);
+    }
+  });
+  return {problems: problems, formulas: top.length};
+}
+"""
+
 JS_WEIGHT = """
 () => {
   const nav = performance.getEntriesByType("navigation")[0];
@@ -81,9 +108,11 @@ def audit(context, base: str, rel: str) -> tuple[list[str], dict]:
         weight["wall_ms"] = round(1000 * (time.monotonic() - start))
         page.add_script_tag(content=axe_source())
         violations = page.evaluate(JS_AXE, TAGS)
+        beyond = page.evaluate(JS_BEYOND_AXE)
     finally:
         page.close()
-    problems = [f"external request (aborted): {u}" for u in outside]
+    problems = [f"external request (aborted): {u}" for u in outside] + beyond["problems"]
+    weight["formulas"] = beyond["formulas"]
     for v in violations:
         problems.append(f"axe {v['id']} ({v['impact']}): {v['help']}, {len(v['nodes'])} nodes")
         problems += [f"    {n}" for n in v["nodes"][:6]]
@@ -130,7 +159,8 @@ def test_axe_catches_a_violation(book_site, chromium, tmp_path):
     bad.write_text(
         "<!doctype html><html lang='en'><head><title>t</title></head><body><main>"
         "<input type='range' min='0' max='3'>"
-        "<p style='color:#bbb;background:#fff'>faint text</p></main></body></html>",
+        "<p style='color:#bbb;background:#fff'>faint text</p>"
+        "<img src='_images/x.png' alt='_images/x.png'></main></body></html>",
         encoding="utf8",
     )
     try:
@@ -139,6 +169,7 @@ def test_axe_catches_a_violation(book_site, chromium, tmp_path):
         bad.unlink()
     text = "\n".join(problems)
     assert "axe label " in text and "axe color-contrast " in text, text
+    assert 'picture without a text alternative that says what it shows: alt="_images' in text
 
 
 def pytest_terminal_summary_weights() -> list[str]:
