@@ -18,6 +18,7 @@ from .drawkit import (
     CATEGORY_RGBA,
     COLORS,
     FONT,
+    NEIGHBOUR_DASHES,
     Panel,
     entry_colors,
     fit_size,
@@ -235,10 +236,11 @@ def _render_windows(d, fig, min_size):
     _render_output(pz, "output z (h_out × w_out)")
     pz.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
     handles = [Patch(facecolor=COLORS["lit"], edgecolor="black", label=f"window of z({i}, {j})")]
-    for (k, m), color in zip(d["neighbours"], COLORS["neighbour"], strict=False):
-        _window_outline(pn, d, k, m, edgecolor=color, lw=2, ls="--")
-        pz.box(k, m, 1, 1, edgecolor=color, lw=2, ls="--")
-        handles.append(Line2D([], [], color=color, ls="--", lw=2, label=f"window of z({k}, {m})"))
+    styles = zip(d["neighbours"], COLORS["neighbour"], NEIGHBOUR_DASHES, strict=False)
+    for (k, m), color, dash in styles:  # colour and dash: colour is never the only cue
+        _window_outline(pn, d, k, m, edgecolor=color, lw=2, ls=dash)
+        pz.box(k, m, 1, 1, edgecolor=color, lw=2, ls=dash)
+        handles.append(Line2D([], [], color=color, ls=dash, lw=2, label=f"window of z({k}, {m})"))
     r_lo, c_lo = i * s, j * s
     if s < f:
         how = "windows overlap (s < f)"
