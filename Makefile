@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH ?= 2.13.0
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: setup setup-test book course-url lab-env test check lint unit notebooks browser browser-test execute lab clean bench \
+.PHONY: setup setup-test book course-url lab-env student-book test check lint unit notebooks browser browser-test execute lab clean bench \
 	instructor classroom autograde
 
 ## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
@@ -63,15 +63,21 @@ notebooks: setup-test
 browser:
 	bash offline/require-tool.sh chromium
 
+## The student edition of the book alone (no solutions; about 20 s), for the browser test.
+student-book: setup
+	$(BIN)/python tools/student_edition.py _build/student
+
 ## The browser test alone: every page of the built book in headless Chromium
-## (screenshots in _build/screenshots/).
-browser-test: book browser setup-test
-	$(BIN)/pytest tests/browser
+## (screenshots in _build/screenshots/), and axe-core's WCAG 2.1 AA audit of every page of
+## the book and of the student edition.
+browser-test: book student-book browser setup-test
+	BOOK_STUDENT_REQUIRED=1 $(BIN)/pytest tests/browser
 
 ## Everything: lint, the book build, unit tests, notebooks under strict nbval, and the
 ## browser test over every page of the built book.
-test: setup-test lint book browser instructor lab-env
-	CLASSROOM_TEST_REQUIRED=1 LAB_VENV=$(LVENV) $(BIN)/pytest $(NBVAL) tests chapters
+test: setup-test lint book student-book browser instructor lab-env
+	CLASSROOM_TEST_REQUIRED=1 BOOK_STUDENT_REQUIRED=1 LAB_VENV=$(LVENV) \
+	  $(BIN)/pytest $(NBVAL) tests chapters
 	$(BIN)/pytest -q --doctest-modules convlib
 
 ## Re-execute every chapter in place (authors run this after editing a notebook). Widget
