@@ -20,6 +20,11 @@ it). This extension, loaded from ``_config.yml`` (``sphinx: local_extensions``):
 
 - rewrites the Font Awesome stylesheet that matplotlib's ``Animation.to_jshtml()`` links
   from a CDN to the local copy (in the notebook outputs, when a page is written);
+- next to the kernel-free padding and windows animations, adds the static explorers
+  (``offline/static_explorer.js`` drawing ``convlib.static_explorer``'s data, written to
+  ``offline/explorers/`` at build time and loaded when the reader opens one);
+- names controls written by others for assistive technology (folded code cells,
+  to_jshtml's frame slider);
 - removes the duplicated inline scripts of Sphinx 7.4 (``THEBE_JS_URL`` declared twice),
   and the widget state and manager from pages that show no widget view;
 - scans the built HTML and warns (an error under ``-W``) about any ``src=``/stylesheet that
@@ -161,6 +166,37 @@ FOLD_SUMMARY = '<summary aria-label="Toggle hidden content">'
 ANIM_SLIDER = re.compile(r'<input id="_anim_slider(\w*)" type="range"(?![^>]*aria-label)')
 
 
+# The padding and windows explorers with their parameters, without a kernel: a disclosure
+# next to each kernel-free animation; its script and data (convlib.static_explorer, from
+# convlib.figdata) load when the reader opens it.
+EXPLORER_ANIMATION = re.compile(
+    r'(<div class="animation">\s*<img id="_anim_img(padding|windows)[0-9a-f]+")'
+)
+EXPLORER_DEFAULTS = {"padding": (5, 3, 2, "same"), "windows": (7, 3, 2, "same")}
+EXPLORER_DIR = "explorers"
+
+
+def add_static_explorers(body: str, pathto) -> str:
+    data = pathto(f"{OUT}/{EXPLORER_DIR}/layers.js", 1)
+
+    def disclosure(m):
+        kind = m.group(2)
+        h_in, f, s, h_out = EXPLORER_DEFAULTS[kind]
+        return (
+            f'<details class="static-explorer" data-explorer="{kind}" data-h-in="{h_in}" '
+            f'data-f="{f}" data-s="{s}" data-h-out="{h_out}" data-src="{data}">'
+            f"<summary>The {kind} explorer with your own parameters (h_in, f, s, h_out"
+            f'{", i, j" if kind == "windows" else ""}): open to choose them, no kernel '
+            "needed</summary></details>\n" + m.group(1)
+        )
+
+    new = EXPLORER_ANIMATION.sub(disclosure, body)
+    if new != body:
+        script = pathto(f"{OUT}/{EXPLORER_DIR}/static_explorer.js", 1)
+        new += f'\n<script defer src="{script}"></script>\n'
+    return new
+
+
 def accessible_body(body: str) -> str:
     body = body.replace(FOLD_SUMMARY, "<summary>")
     return ANIM_SLIDER.sub(
@@ -180,7 +216,8 @@ def tidy_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
       drop both there (up to megabytes of script that would render nothing).
     """
     if context.get("body"):
-        context["body"] = accessible_body(context["body"])
+        context["body"] = add_static_explorers(accessible_body(context["body"]),
+                                               context["pathto"])
     widget_js = tuple(str(key) for key in (getattr(app.config, "nb_ipywidgets_js", {}) or {}))
     no_views = WIDGET_VIEW not in (context.get("body") or "")
     for key in ("script_files", "css_files"):
@@ -241,6 +278,18 @@ def copy_tree(src: Path, dst: Path) -> None:
         copy_tree(entry, dst / entry.name)
 
 
+def write_static_explorers(folder: Path) -> None:
+    """The static explorers' script and their data, computed by convlib from figdata."""
+    from convlib.static_explorer import layers_script
+
+    folder.mkdir(parents=True, exist_ok=True)
+    copy_file(HERE / "static_explorer.js", folder / "static_explorer.js")
+    text = layers_script()
+    target = folder / "layers.js"
+    if not target.exists() or target.read_text(encoding="utf8") != text:
+        target.write_text(text, encoding="utf8")
+
+
 def install_and_check(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -249,6 +298,7 @@ def install_and_check(app: Sphinx, exception) -> None:
         copy_tree(node_modules(app) / src, outdir / dest)
     for src, dest in OWN_ASSETS:
         copy_file(HERE / src, outdir / dest)
+    write_static_explorers(outdir / EXPLORER_DIR)
 
     # Nothing in the built book may be fetched from outside it.
     for page in sorted(Path(app.outdir).rglob("*.html")):

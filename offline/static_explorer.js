@@ -1,0 +1,231 @@
+/* The padding and windows explorers of the HTML book, without a kernel.
+ *
+ * A <details class="static-explorer" data-explorer="padding|windows" data-src="...layers.js">
+ * (offline_assets.py puts one next to the kernel-free animation) becomes, when the reader
+ * opens it, a set of labelled controls (h_in, f, s, h_out; the output pixel i, j for the
+ * windows explorer) and an SVG picture. The picture's numbers all come from layers.js,
+ * written at build time by convlib.static_explorer from convlib.figdata (the notebook
+ * widget's data): this script only draws them (cell categories, unread cells, padding,
+ * output size, where each window starts) and computes no geometry. layers.js loads on the
+ * first open only, as a script (so it works from file:// as well as from a server).
+ */
+(function () {
+  "use strict";
+  const NS = "http://www.w3.org/2000/svg";
+  const CELL = 26;
+  const S = (window.convlibStaticExplorer = window.convlibStaticExplorer || {
+    grid: null, waiting: [], requested: false,
+    load(grid) { this.grid = grid; this.waiting.splice(0).forEach((f) => f()); },
+  });
+
+  function need(src, then) {
+    if (S.grid) return then();
+    S.waiting.push(then);
+    if (!S.requested) {
+      S.requested = true;
+      const tag = document.createElement("script");
+      tag.src = src;
+      document.head.appendChild(tag);
+    }
+  }
+
+  function el(name, attrs, parent) {
+    const node = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function select(form, name, label, options, value) {
+    const id = `${form.id}-${name}`;
+    const wrap = document.createElement("span");
+    wrap.className = "static-explorer-control";
+    const lab = document.createElement("label");
+    lab.htmlFor = id;
+    lab.textContent = label;
+    const sel = document.createElement("select");
+    sel.id = id;
+    sel.name = name;
+    fill(sel, options, value);
+    wrap.append(lab, sel);
+    form.appendChild(wrap);
+    return sel;
+  }
+
+  function fill(sel, options, value) {
+    sel.replaceChildren(...options.map(([v, text]) => {
+      const o = document.createElement("option");
+      o.value = String(v);
+      o.textContent = text;
+      return o;
+    }));
+    const values = options.map(([v]) => String(v));
+    sel.value = values.includes(String(value)) ? String(value) : values[0];
+  }
+
+  function patterns(svg, colors, uid) {
+    const defs = el("defs", {}, svg);
+    const hatch = (id, color, d) => {
+      const p = el("pattern", {id: `${uid}-${id}`, patternUnits: "userSpaceOnUse",
+                               width: 6, height: 6}, defs);
+      el("path", {d: d, stroke: color, "stroke-width": 1.2}, p);
+    };
+    hatch("zero", "#8a8a8a", "M0,6 L6,0 M-1,1 L1,-1 M5,7 L7,5");
+    hatch("crop", "#d62728", "M0,0 L6,6 M6,0 L0,6");
+    const dots = el("pattern", {id: `${uid}-unread`, patternUnits: "userSpaceOnUse",
+                                width: 6, height: 6}, defs);
+    el("circle", {cx: 3, cy: 3, r: 1.1, fill: colors.unread}, dots);
+  }
+
+  function rect(parent, r, c, h, w, attrs) {
+    return el("rect", Object.assign({x: c * CELL, y: r * CELL, width: w * CELL,
+                                     height: h * CELL}, attrs), parent);
+  }
+
+  function draw(box, kind, params, rec, colors, uid) {
+    const cat = rec.cat.split("/").map((row) => Array.from(row, Number));
+    const read = rec.read.split("/").map((row) => Array.from(row, Number));
+    const [r0, c0] = rec.origin;
+    const [ho, wo] = rec.out;
+    const rowsC = cat.length, colsC = cat[0].length;
+    const outX = colsC + 2;
+    const width = (kind === "windows" ? outX + wo : colsC) * CELL + 2;
+    const svg = el("svg", {viewBox: `-1 -1 ${width} ${rowsC * CELL + 2}`,
+                           width: width, height: rowsC * CELL + 2, role: "img"});
+    patterns(svg, colors, uid);
+    const fills = {1: colors.image, 2: colors.zero, 3: "#ffffff"};
+    cat.forEach((row, r) => row.forEach((k, c) => {
+      if (!k) return;
+      rect(svg, r, c, 1, 1, {fill: fills[k], stroke: "#b0b0b0", "stroke-width": 0.5});
+      if (k === 2) rect(svg, r, c, 1, 1, {fill: `url(#${uid}-zero)`});
+      if (k === 3) rect(svg, r, c, 1, 1, {fill: `url(#${uid}-crop)`});
+    }));
+    read.forEach((row, pr) => row.forEach((k, pc) => {  // padded -> canvas: minus origin
+      if (!k) rect(svg, pr - r0, pc - c0, 1, 1, {fill: `url(#${uid}-unread)`});
+    }));
+    const [[t], [l]] = rec.pads;
+    const h_in = params.h_in;
+    rect(svg, -r0, -c0, read.length, read[0].length,  // the padded input q_bar, dashed
+         {fill: "none", stroke: "#000", "stroke-dasharray": "4 3"});
+    rect(svg, t - r0, l - c0, h_in, h_in, {fill: "none", stroke: colors.edge,
+                                            "stroke-width": 2.5});  // the image q
+    const f = params.f;
+    const win = (i, j, attrs) => rect(svg, rec.rows[i] - r0, rec.cols[j] - c0, f, f, attrs);
+    if (kind === "padding") {
+      win(0, 0, {fill: "none", stroke: "#000", "stroke-width": 2});
+      win(ho - 1, wo - 1, {fill: "none", stroke: "#000", "stroke-width": 2,
+                           "stroke-dasharray": "6 3"});
+    } else {
+      const {i, j} = params;
+      win(i, j, {fill: colors.lit, "fill-opacity": 0.75, stroke: "#000", "stroke-width": 2});
+      const out = (r, c, attrs) => rect(svg, r, outX + c, 1, 1, attrs);
+      for (let r = 0; r < ho; r++) {
+        for (let c = 0; c < wo; c++) out(r, c, {fill: "#f7f7f7", stroke: "#b0b0b0"});
+      }
+      out(i, j, {fill: colors.lit, stroke: "#000", "stroke-width": 2});
+      const near = [[i - 1, j], [i + 1, j], [i, j - 1], [i, j + 1]]
+        .filter(([a, b]) => a >= 0 && b >= 0 && a < ho && b < wo);
+      near.forEach(([a, b], k) => {
+        const style = {fill: "none", stroke: colors.neighbour[k], "stroke-width": 2,
+                       "stroke-dasharray": colors.dashes[k]};
+        win(a, b, style);
+        out(a, b, style);
+      });
+    }
+    box.replaceChildren(svg);
+    return svg;
+  }
+
+  function describe(kind, params, rec) {
+    const [ph] = rec.p;
+    const [[t, b]] = rec.pads;
+    const [ho, wo] = rec.out;
+    let text = `h_in = ${params.h_in}, f = ${params.f}, s = ${params.s}, ` +
+      `h_out = ${params.h_out}: eq. 7 gives p = ${ph}` +
+      (ph < 0 ? ` (a crop: ${-t} row(s) off the top, ${-b} off the bottom)`
+              : ` (${t} row(s) of zeros before, ${b} after, eq. 8)`) +
+      `; the output is ${ho} by ${wo}.`;
+    if (kind === "windows") {
+      const r = rec.rows[params.i], c = rec.cols[params.j];
+      text += ` Output pixel z(${params.i}, ${params.j}) reads rows ${r}–${r + params.f - 1}` +
+        ` and columns ${c}–${c + params.f - 1} of the padded input.`;
+    }
+    const unread = rec.read.split("/").filter((row) => !row.includes("1")).length;
+    if (unread) text += ` ${unread} row(s) of the padded input are read by no window.`;
+    return text;
+  }
+
+  function build(det, n) {
+    const grid = S.grid;
+    const kind = det.dataset.explorer;
+    const colors = grid.colors;
+    const form = document.createElement("form");
+    form.id = `static-explorer-${n}`;
+    form.className = "static-explorer-controls";
+    form.addEventListener("submit", (e) => e.preventDefault());
+    const init = {h_in: +det.dataset.hIn || 5, f: +det.dataset.f || 3, s: +det.dataset.s || 2,
+                  h_out: det.dataset.hOut || "same"};
+    const num = (xs) => xs.map((v) => [v, String(v)]);
+    const c = {
+      h_in: select(form, "h_in", "h_in (input size)", num(grid.h_in), init.h_in),
+      f: select(form, "f", "f (filter width)", num(grid.f), init.f),
+      s: select(form, "s", "s (stride)", num(grid.s), init.s),
+      h_out: select(form, "h_out", "h_out (output size)",
+                    grid.modes.map((m) => [m, `'${m}'`]).concat(num(grid.custom)), init.h_out),
+    };
+    if (kind === "windows") {
+      c.i = select(form, "i", "i (output row)", [[0, "0"]], 0);
+      c.j = select(form, "j", "j (output column)", [[0, "0"]], 0);
+    }
+    const picture = document.createElement("div");
+    picture.className = "static-explorer-picture";
+    const legend = document.createElement("p");
+    legend.className = "static-explorer-legend";
+    legend.textContent = "Blue: pixels of q (heavy outline); grey, hatched: zeros of the " +
+      "padding; red cross-hatching: pixels cropped away (p < 0); dots: cells no window " +
+      "reads; dashed outline: the padded input. " + (kind === "windows"
+        ? "Orange: the window of z(i, j) and the pixel itself in the output grid on the " +
+          "right; each neighbouring output's window has its own colour and dash pattern."
+        : "Black outlines: the first window (solid) and the last one (dashed).");
+    const said = document.createElement("p");
+    said.className = "static-explorer-text";
+    said.setAttribute("aria-live", "polite");
+    det.append(form, said, picture, legend);
+
+    function redraw() {
+      const p = {h_in: +c.h_in.value, f: +c.f.value, s: +c.s.value, h_out: c.h_out.value};
+      const rec = grid.layers[`${p.h_in},${p.f},${p.s},${p.h_out}`];
+      if (typeof rec === "string" || !rec) {
+        said.textContent = rec || "This layer is outside the explorer's range.";
+        picture.replaceChildren();
+        return;
+      }
+      if (kind === "windows") {
+        const [ho, wo] = rec.out;
+        fill(c.i, num([...Array(ho).keys()]), c.i.value);
+        fill(c.j, num([...Array(wo).keys()]), c.j.value);
+        p.i = +c.i.value;
+        p.j = +c.j.value;
+      }
+      said.textContent = describe(kind, p, rec);
+      const svg = draw(picture, kind, p, rec, colors, form.id);
+      el("title", {}, svg).textContent = said.textContent;
+      svg.setAttribute("aria-label", said.textContent);
+    }
+    Object.values(c).forEach((sel) => sel.addEventListener("change", redraw));
+    redraw();
+  }
+
+  function init() {
+    document.querySelectorAll("details.static-explorer").forEach((det, n) => {
+      det.addEventListener("toggle", () => {
+        if (det.open && !det.dataset.ready) {
+          det.dataset.ready = "1";
+          need(det.dataset.src, () => build(det, n));
+        }
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
