@@ -1,5 +1,5 @@
-"""The padding and windows explorers without a kernel: their figure data for a grid of
-layers, as one small script the HTML book loads when the reader opens an explorer.
+"""The padding, windows and dilation explorers without a kernel: their figure data for a
+grid of layers, as one small script the HTML book loads when the reader opens an explorer.
 
 The notebook widgets (:mod:`convlib.explorers`) draw :mod:`convlib.figdata`'s dicts with
 matplotlib; the book's static explorer (``offline/static_explorer.js``) draws the same dicts
@@ -48,7 +48,17 @@ def layer_record(h_in: int, f: int, s: int, h_out) -> dict:
         w = figdata.windows_data(h_in, f, s, h_out, min(k, ho - 1), min(k, wo - 1))["window"]
         rows, cols = np.nonzero(w)
         starts.append([int(rows.min()), int(cols.min())])
+    # eqs. 14-15 (the dilation explorer): dz_hat's entries (1) and zeros (0), and where
+    # dz_hat sits on q_bar for dW(i, j), i, j < f (figdata's "placed", first cell)
+    dil = figdata.dilation_data(h_in, f, s, h_out, 0, 0)
+    dil_at = []
+    for k in range(f):
+        rows, cols = np.nonzero(figdata.dilation_data(h_in, f, s, h_out, k, k)["placed"])
+        dil_at.append([int(rows.min()), int(cols.min())])
     return {
+        "dhat": _rows(np.asarray(dil["dz_hat"]) != 0),
+        "drows": [r for r, _ in dil_at],
+        "dcols": [c for _, c in dil_at],
         "cat": _rows(d["category"]),
         "read": _rows(d["read"]),
         "origin": [int(v) for v in d["origin"]],
@@ -92,7 +102,7 @@ def colors() -> dict:
     """The explorer figures' colours and dash patterns (drawkit's), for the SVG renderer."""
     from .drawkit import COLORS, NEIGHBOUR_DASHES  # matplotlib: only at build time
 
-    keys = ("image", "zero", "lit", "unread", "edge")
+    keys = ("image", "zero", "lit", "unread", "edge", "dz", "dz_zero")
     return {**{k: COLORS[k] for k in keys}, "neighbour": list(COLORS["neighbour"]),
             "dashes": [_svg_dash(d) for d in NEIGHBOUR_DASHES]}
 

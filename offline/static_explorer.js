@@ -1,9 +1,10 @@
-/* The padding and windows explorers of the HTML book, without a kernel.
+/* The padding, windows and dilation explorers of the HTML book, without a kernel.
  *
- * A <details class="static-explorer" data-explorer="padding|windows" data-src="...layers.js">
+ * A <details class="static-explorer" data-explorer="padding|windows|dilation"
+ * data-src="...layers.js">
  * (offline_assets.py puts one next to the kernel-free animation) becomes, when the reader
- * opens it, a set of labelled controls (h_in, f, s, h_out; the output pixel i, j for the
- * windows explorer) and an SVG picture. The picture's numbers all come from layers.js,
+ * opens it, a set of labelled controls (h_in, f, s, h_out; i, j: the output pixel of the
+ * windows explorer, the entry of dW of the dilation explorer) and an SVG picture. The picture's numbers all come from layers.js,
  * written at build time by convlib.static_explorer from convlib.figdata (the notebook
  * widget's data): this script only draws them (cell categories, unread cells, padding,
  * output size, where each window starts) and computes no geometry. layers.js loads on the
@@ -89,7 +90,8 @@
     const [ho, wo] = rec.out;
     const rowsC = cat.length, colsC = cat[0].length;
     const outX = colsC + 2;
-    const width = (kind === "windows" ? outX + wo : colsC) * CELL + 2;
+    const side = {windows: wo, dilation: params.f, padding: -2}[kind];
+    const width = (outX + side) * CELL + 2;
     const svg = el("svg", {viewBox: `-1 -1 ${width} ${rowsC * CELL + 2}`,
                            width: width, height: rowsC * CELL + 2, role: "img"});
     patterns(svg, colors, uid);
@@ -111,7 +113,31 @@
                                             "stroke-width": 2.5});  // the image q
     const f = params.f;
     const win = (i, j, attrs) => rect(svg, rec.rows[i] - r0, rec.cols[j] - c0, f, f, attrs);
-    if (kind === "padding") {
+    if (kind === "dilation") {  // eqs. 14-15: dz_hat laid on q_bar for dW(i, j)
+      const {i, j} = params;
+      const dhat = rec.dhat.split("/").map((row) => Array.from(row, Number));
+      const top = rec.drows[i] - r0, left = rec.dcols[j] - c0;
+      let n = 0;
+      dhat.forEach((row, a) => row.forEach((k, b) => {
+        rect(svg, top + a, left + b, 1, 1, {fill: k ? colors.dz : colors.dz_zero,
+                                            "fill-opacity": k ? 0.9 : 0.7});
+        if (k) {
+          n += 1;
+          const t = el("text", {x: (left + b + 0.5) * CELL, y: (top + a + 0.68) * CELL,
+                                "text-anchor": "middle", "font-size": 11}, svg);
+          t.textContent = String(n);
+        }
+      }));
+      rect(svg, top, left, dhat.length, dhat[0].length,
+           {fill: "none", stroke: "#000", "stroke-width": 2, "stroke-dasharray": "6 3"});
+      for (let a = 0; a < f; a++) {
+        for (let b = 0; b < f; b++) {
+          rect(svg, a, outX + b, 1, 1, {fill: a === i && b === j ? colors.lit : "#f7f7f7",
+                                         stroke: a === i && b === j ? "#000" : "#b0b0b0",
+                                         "stroke-width": a === i && b === j ? 2 : 1});
+        }
+      }
+    } else if (kind === "padding") {
       win(0, 0, {fill: "none", stroke: "#000", "stroke-width": 2});
       win(ho - 1, wo - 1, {fill: "none", stroke: "#000", "stroke-width": 2,
                            "stroke-dasharray": "6 3"});
@@ -145,6 +171,13 @@
       (ph < 0 ? ` (a crop: ${-t} row(s) off the top, ${-b} off the bottom)`
               : ` (${t} row(s) of zeros before, ${b} after, eq. 8)`) +
       `; the output is ${ho} by ${wo}.`;
+    if (kind === "dilation") {
+      const dhat = rec.dhat.split("/");
+      text += ` dz (${ho} by ${wo}) dilated by s = ${params.s} is ${dhat.length} by ` +
+        `${dhat[0].length}; for dW(${params.i}, ${params.j}) its top-left entry sits on row ` +
+        `${rec.drows[params.i]}, column ${rec.dcols[params.j]} of the padded input, and ` +
+        `dW(${params.i}, ${params.j}) sums each entry of dz times the pixel under it.`;
+    }
     if (kind === "windows") {
       const r = rec.rows[params.i], c = rec.cols[params.j];
       text += ` Output pixel z(${params.i}, ${params.j}) reads rows ${r}–${r + params.f - 1}` +
@@ -176,6 +209,9 @@
     if (kind === "windows") {
       c.i = select(form, "i", "i (output row)", [[0, "0"]], 0);
       c.j = select(form, "j", "j (output column)", [[0, "0"]], 0);
+    } else if (kind === "dilation") {
+      c.i = select(form, "i", "i (row of dW)", [[0, "0"]], 0);
+      c.j = select(form, "j", "j (column of dW)", [[0, "0"]], 0);
     }
     const picture = document.createElement("div");
     picture.className = "static-explorer-picture";
@@ -186,7 +222,11 @@
       "reads; dashed outline: the padded input. " + (kind === "windows"
         ? "Orange: the window of z(i, j) and the pixel itself in the output grid on the " +
           "right; each neighbouring output's window has its own colour and dash pattern."
-        : "Black outlines: the first window (solid) and the last one (dashed).");
+        : kind === "dilation"
+          ? "Green, numbered: the entries of dz, dilated (pale: the zeros between them), " +
+            "laid on the padded input for dW(i, j), which is marked on the f by f grid on " +
+            "the right."
+          : "Black outlines: the first window (solid) and the last one (dashed).");
     const said = document.createElement("p");
     said.className = "static-explorer-text";
     said.setAttribute("aria-live", "polite");
@@ -200,8 +240,8 @@
         picture.replaceChildren();
         return;
       }
-      if (kind === "windows") {
-        const [ho, wo] = rec.out;
+      if (kind !== "padding") {  // i, j: an output pixel, or an entry of the f x f dW
+        const [ho, wo] = kind === "windows" ? rec.out : [p.f, p.f];
         fill(c.i, num([...Array(ho).keys()]), c.i.value);
         fill(c.j, num([...Array(wo).keys()]), c.j.value);
         p.i = +c.i.value;

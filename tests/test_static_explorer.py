@@ -1,4 +1,5 @@
-"""The static explorers' data (convlib.static_explorer) is figdata's, and small."""
+"""The static explorers' data (convlib.static_explorer) is figdata's (padding, windows,
+dilation), and small."""
 
 import json
 
@@ -22,6 +23,15 @@ def test_record_is_figdata(layer):
         for j in range(wo):
             rows, cols = np.nonzero(figdata.windows_data(h_in, f, s, h_out, i, j)["window"])
             assert (rec["rows"][i], rec["cols"][j]) == (rows.min(), cols.min())
+    for i in range(f):
+        for j in range(f):
+            placed = figdata.dilation_data(h_in, f, s, h_out, i, j)["placed"]
+            rows, cols = np.nonzero(placed)
+            assert (rec["drows"][i], rec["dcols"][j]) == (rows.min(), cols.min())
+            dhat = np.array([[int(c) for c in row] for row in rec["dhat"].split("/")])
+            window = placed[rows.min():rows.min() + dhat.shape[0],
+                            cols.min():cols.min() + dhat.shape[1]]
+            np.testing.assert_array_equal(dhat, window != 0)
 
 
 def test_the_grid_is_small_and_explains_impossible_layers():

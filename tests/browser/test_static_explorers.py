@@ -1,9 +1,10 @@
-"""The padding and windows explorers with their parameters in the HTML book, kernel-free:
+"""The padding, windows and dilation explorers with their parameters in the HTML book,
+kernel-free:
 
 - their script and data load only when the reader opens one (not with the page), from the
   book itself, and weigh under 3 MB;
-- every parameter the reader can choose (h_in, f, s, h_out; i and j for the windows
-  explorer) changes the picture, from the keyboard alone (focus, arrow key);
+- every parameter the reader can choose (h_in, f, s, h_out; i and j for the windows and
+  dilation explorers) changes the picture, from the keyboard alone (focus, arrow key);
 - the picture draws figdata's numbers (the sentence under the controls states the padding
   eq. 7 gives, and the output size, as convlib computes them);
 - the page with the explorers open has no axe violation.
@@ -18,8 +19,10 @@ from test_pages import HTML
 
 from convlib import padding
 
-PAGE = "chapters/01_forward.html"
-PARAMS = {"padding": ["h_in", "f", "s", "h_out"], "windows": ["h_in", "f", "s", "h_out", "i", "j"]}
+PAGES = {"chapters/01_forward.html": ["padding", "windows"],
+         "chapters/03_filter_gradients.html": ["dilation"]}
+PARAMS = {"padding": ["h_in", "f", "s", "h_out"], "windows": ["h_in", "f", "s", "h_out", "i", "j"],
+          "dilation": ["h_in", "f", "s", "h_out", "i", "j"]}
 LIMIT = 3 * 1024 * 1024
 
 
@@ -27,8 +30,8 @@ LIMIT = 3 * 1024 * 1024
 def site():
     from pagecheck import serve
 
-    if not (HTML / PAGE).exists():
-        pytest.fail(f"{HTML / PAGE} missing: run `make book` first")
+    if not all((HTML / page).exists() for page in PAGES):
+        pytest.fail(f"{HTML} has no built book: run `make book` first")
     with serve(HTML) as base:
         yield base
 
@@ -37,7 +40,8 @@ def picture(det):
     return det.locator(".static-explorer-picture").inner_html()
 
 
-def test_static_explorers_follow_every_parameter(site, chromium):
+@pytest.mark.parametrize("rel", PAGES)
+def test_static_explorers_follow_every_parameter(rel, site, chromium):
     page = chromium.new_page()
     loaded = []
     outside = []
@@ -52,17 +56,19 @@ def test_static_explorers_follow_every_parameter(site, chromium):
 
     page.route("**/*", route)
     try:
-        page.goto(site + PAGE, wait_until="load")
+        page.goto(site + rel, wait_until="load")
         assert not [u for u in loaded if u.endswith("layers.js")], "data loaded before opening"
-        for kind, names in PARAMS.items():
+        for kind in PAGES[rel]:
+            names = PARAMS[kind]
             det = page.locator(f'details.static-explorer[data-explorer="{kind}"]')
-            assert det.count() == 1, f"no static {kind} explorer on {PAGE}"
+            assert det.count() == 1, f"no static {kind} explorer on {rel}"
             det.locator("summary").focus()
             page.keyboard.press("Enter")  # open it from the keyboard
             det.locator(".static-explorer-picture svg").wait_for(timeout=15_000)
             for name in names:
                 sel = det.locator(f"select[name={name}]")
-                if name in ("i", "j"):  # a layer with several outputs first
+                if name in ("i", "j"):  # a layer with several outputs (and f > 1) first
+                    det.locator("select[name=f]").select_option("3")
                     det.locator("select[name=h_out]").select_option("same")
                 before = picture(det)
                 options = sel.locator("option").all_text_contents()
@@ -80,7 +86,7 @@ def test_static_explorers_follow_every_parameter(site, chromium):
             p = padding.padding_amount(h_in, f, s, ho)
             assert f"gives p = {p} " in text and f"output is {ho} by {ho}" in text, text
         data = [u for u in loaded if u.endswith("layers.js")]
-        assert len(data) == 1, data  # loaded once, for both explorers
+        assert len(data) == 1, data  # loaded once, for every explorer of the page
         size = (HTML / "_static/offline/explorers/layers.js").stat().st_size
         size += (HTML / "_static/offline/explorers/static_explorer.js").stat().st_size
         assert size < LIMIT, f"the static explorers weigh {size} bytes"
