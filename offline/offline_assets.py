@@ -281,15 +281,25 @@ def copy_tree(src: Path, dst: Path) -> None:
 
 
 def write_static_explorers(folder: Path) -> None:
-    """The static explorers' script and their data, computed by convlib from figdata."""
+    """The static explorers' script and their data, computed by convlib from figdata (a few
+    seconds: done again only when a source file of convlib changed)."""
+    import hashlib
+
+    import convlib
     from convlib.static_explorer import layers_script
 
     folder.mkdir(parents=True, exist_ok=True)
     copy_file(HERE / "static_explorer.js", folder / "static_explorer.js")
-    text = layers_script()
+    digest = hashlib.sha256()
+    for path in sorted(Path(convlib.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    stamp = f"// convlib sources {digest.hexdigest()[:16]}\n"
     target = folder / "layers.js"
-    if not target.exists() or target.read_text(encoding="utf8") != text:
-        target.write_text(text, encoding="utf8")
+    if target.exists():
+        with target.open(encoding="utf8") as f:
+            if f.readline() == stamp:
+                return
+    target.write_text(stamp + layers_script(), encoding="utf8")
 
 
 def install_and_check(app: Sphinx, exception) -> None:

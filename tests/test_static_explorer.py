@@ -34,6 +34,7 @@ def test_record_is_figdata(layer):
             np.testing.assert_array_equal(dhat, window != 0)
 
 
+@pytest.mark.slow  # the whole grid: about 3 s
 def test_the_grid_is_small_and_explains_impossible_layers():
     text = static_explorer.layers_script()
     assert len(text) < 3 * 1024 * 1024
