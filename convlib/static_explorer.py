@@ -1,5 +1,6 @@
-"""The padding, windows and dilation explorers without a kernel: their figure data for a
-grid of layers, as one small script the HTML book loads when the reader opens an explorer.
+"""The padding, windows, dilation and input-gradient explorers without a kernel: their
+figure data for a grid of layers, as one small script the HTML book loads when the reader
+opens an explorer.
 
 The notebook widgets (:mod:`convlib.explorers`) draw :mod:`convlib.figdata`'s dicts with
 matplotlib; the book's static explorer (``offline/static_explorer.js``) draws the same dicts
@@ -55,7 +56,21 @@ def layer_record(h_in: int, f: int, s: int, h_out) -> dict:
     for k in range(f):
         rows, cols = np.nonzero(figdata.dilation_data(h_in, f, s, h_out, k, k)["placed"])
         dil_at.append([int(rows.min()), int(cols.min())])
+    # eqs. 17-29 (the input-gradient explorer), one input row/column k at a time (the square
+    # layer is separable): q(k, k)'s cell in q_bar, the outputs it feeds with the filter
+    # index that meets it, and dz_bar (its dz entries and its dilated part)
+    g_rows, g_cols, g_pix = [], [], []
+    for k in range(h_in):
+        g = figdata.input_gradient_data(h_in, f, s, h_out, k, k)
+        g_pix.append([int(v) for v in g["pixel"]])
+        g_rows.append(sorted({(int(r), int(a)) for (r, _), (a, _) in g["weight_index"].items()}))
+        g_cols.append(sorted({(int(c), int(b)) for (_, c), (_, b) in g["weight_index"].items()}))
     return {
+        "gpix": g_pix,
+        "grows": [[list(x) for x in row] for row in g_rows],
+        "gcols": [[list(x) for x in col] for col in g_cols],
+        "dzb": _rows(np.asarray(g["dz_bar"]) != 0),
+        "dzin": _rows(g["dz_bar_inside"]),
         "dhat": _rows(np.asarray(dil["dz_hat"]) != 0),
         "drows": [r for r, _ in dil_at],
         "dcols": [c for _, c in dil_at],

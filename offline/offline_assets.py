@@ -20,8 +20,7 @@ it). This extension, loaded from ``_config.yml`` (``sphinx: local_extensions``):
 
 - rewrites the Font Awesome stylesheet that matplotlib's ``Animation.to_jshtml()`` links
   from a CDN to the local copy (in the notebook outputs, when a page is written);
-- next to the kernel-free padding, windows and dilation animations, adds the static
-  explorers
+- next to the kernel-free animations of the four explorers, adds the static explorers
   (``offline/static_explorer.js`` drawing ``convlib.static_explorer``'s data, written to
   ``offline/explorers/`` at build time and loaded when the reader opens one);
 - names controls written by others for assistive technology (folded code cells,
@@ -167,14 +166,15 @@ FOLD_SUMMARY = '<summary aria-label="Toggle hidden content">'
 ANIM_SLIDER = re.compile(r'<input id="_anim_slider(\w*)" type="range"(?![^>]*aria-label)')
 
 
-# The padding, windows and dilation explorers with their parameters, without a kernel: a
+# The four explorers with their parameters, without a kernel: a
 # disclosure next to each kernel-free animation; its script and data (convlib.static_explorer, from
 # convlib.figdata) load when the reader opens it.
 EXPLORER_ANIMATION = re.compile(
-    r'(<div class="animation">\s*<img id="_anim_img(padding|windows|dilation)[0-9a-f]+")'
+    r'(<div class="animation">\s*<img id="_anim_img(padding|windows|dilation|inputgradient)'
+    r'[0-9a-f]+")'
 )
 EXPLORER_DEFAULTS = {"padding": (5, 3, 2, "same"), "windows": (7, 3, 2, "same"),
-                     "dilation": (7, 3, 2, "same")}
+                     "dilation": (7, 3, 2, "same"), "gradient": (7, 3, 2, "same")}
 EXPLORER_DIR = "explorers"
 
 
@@ -182,12 +182,14 @@ def add_static_explorers(body: str, pathto) -> str:
     data = pathto(f"{OUT}/{EXPLORER_DIR}/layers.js", 1)
 
     def disclosure(m):
-        kind = m.group(2)
+        kind = {"inputgradient": "gradient"}.get(m.group(2), m.group(2))
         h_in, f, s, h_out = EXPLORER_DEFAULTS[kind]
+        title = {"gradient": "input-gradient"}.get(kind, kind)
         return (
             f'<details class="static-explorer" data-explorer="{kind}" data-h-in="{h_in}" '
-            f'data-f="{f}" data-s="{s}" data-h-out="{h_out}" data-src="{data}">'
-            f"<summary>The {kind} explorer with your own parameters (h_in, f, s, h_out"
+            f'data-f="{f}" data-s="{s}" data-h-out="{h_out}" data-src="{data}"'
+            + (' data-i="3" data-j="3">' if kind == "gradient" else ">")
+            + f"<summary>The {title} explorer with your own parameters (h_in, f, s, h_out"
             f'{"" if kind == "padding" else ", i, j"}): open to choose them, no kernel '
             "needed</summary></details>\n" + m.group(1)
         )

@@ -1,10 +1,12 @@
-/* The padding, windows and dilation explorers of the HTML book, without a kernel.
+/* The padding, windows, dilation and input-gradient explorers of the HTML book, without a
+ * kernel.
  *
- * A <details class="static-explorer" data-explorer="padding|windows|dilation"
+ * A <details class="static-explorer" data-explorer="padding|windows|dilation|gradient"
  * data-src="...layers.js">
  * (offline_assets.py puts one next to the kernel-free animation) becomes, when the reader
  * opens it, a set of labelled controls (h_in, f, s, h_out; i, j: the output pixel of the
- * windows explorer, the entry of dW of the dilation explorer) and an SVG picture. The picture's numbers all come from layers.js,
+ * windows explorer, the entry of dW of the dilation explorer, the input pixel of the
+ * input-gradient explorer) and an SVG picture. The picture's numbers all come from layers.js,
  * written at build time by convlib.static_explorer from convlib.figdata (the notebook
  * widget's data): this script only draws them (cell categories, unread cells, padding,
  * output size, where each window starts) and computes no geometry. layers.js loads on the
@@ -90,10 +92,14 @@
     const [ho, wo] = rec.out;
     const rowsC = cat.length, colsC = cat[0].length;
     const outX = colsC + 2;
-    const side = {windows: wo, dilation: params.f, padding: -2}[kind];
+    const dzb = rec.dzb.split("/").map((row) => Array.from(row, Number));
+    const barX = outX + wo + 2;  // dz_bar, right of the outputs (input-gradient explorer)
+    const side = {windows: wo, dilation: params.f, padding: -2,
+                  gradient: wo + 2 + dzb[0].length}[kind];
     const width = (outX + side) * CELL + 2;
-    const svg = el("svg", {viewBox: `-1 -1 ${width} ${rowsC * CELL + 2}`,
-                           width: width, height: rowsC * CELL + 2, role: "img"});
+    const height = Math.max(rowsC, kind === "gradient" ? dzb.length : 0) * CELL + 2;
+    const svg = el("svg", {viewBox: `-1 -1 ${width} ${height}`,
+                           width: width, height: height, role: "img"});
     patterns(svg, colors, uid);
     const fills = {1: colors.image, 2: colors.zero, 3: "#ffffff"};
     cat.forEach((row, r) => row.forEach((k, c) => {
@@ -113,7 +119,37 @@
                                             "stroke-width": 2.5});  // the image q
     const f = params.f;
     const win = (i, j, attrs) => rect(svg, rec.rows[i] - r0, rec.cols[j] - c0, f, f, attrs);
-    if (kind === "dilation") {  // eqs. 14-15: dz_hat laid on q_bar for dW(i, j)
+    const label = (r, c, text) => {
+      const t = el("text", {x: (c + 0.5) * CELL, y: (r + 0.68) * CELL, "text-anchor": "middle",
+                            "font-size": 10}, svg);
+      t.textContent = text;
+    };
+    if (kind === "gradient") {  // eqs. 17-29: what q(i, j) feeds, and dq(i, j) on dz_bar
+      const {i, j} = params;
+      const feeds = [];
+      rec.grows[i].forEach(([r, a]) => rec.gcols[j].forEach(([c, b]) => feeds.push([r, c, a, b])));
+      feeds.forEach(([r, c]) => win(r, c, {fill: "none", stroke: colors.lit, "stroke-width": 2}));
+      rect(svg, rec.gpix[i][0] - r0, rec.gpix[j][1] - c0, 1, 1, {fill: colors.edge});
+      for (let r = 0; r < ho; r++) {
+        for (let c = 0; c < wo; c++) {
+          rect(svg, r, outX + c, 1, 1, {fill: "#f7f7f7", stroke: "#b0b0b0"});
+        }
+      }
+      feeds.forEach(([r, c, a, b]) => {
+        rect(svg, r, outX + c, 1, 1, {fill: colors.lit, stroke: "#000"});
+        label(r, outX + c, `W${a}${b}`);
+      });
+      const inside = rec.dzin.split("/").map((row) => Array.from(row, Number));
+      let n = 0;
+      dzb.forEach((row, r) => row.forEach((k, c) => {
+        rect(svg, r, barX + c, 1, 1, {fill: k ? colors.dz : inside[r][c] ? "#ffffff"
+                                                                          : colors.zero,
+                                      stroke: "#b0b0b0", "stroke-width": 0.5});
+        if (k) label(r, barX + c, String(++n));
+      }));
+      // eq. 29: rot180(W) on dz_bar at (i, j), by the equation's own indices
+      rect(svg, i, barX + j, f, f, {fill: "none", stroke: "#000", "stroke-width": 2.5});
+    } else if (kind === "dilation") {  // eqs. 14-15: dz_hat laid on q_bar for dW(i, j)
       const {i, j} = params;
       const dhat = rec.dhat.split("/").map((row) => Array.from(row, Number));
       const top = rec.drows[i] - r0, left = rec.dcols[j] - c0;
@@ -171,6 +207,14 @@
       (ph < 0 ? ` (a crop: ${-t} row(s) off the top, ${-b} off the bottom)`
               : ` (${t} row(s) of zeros before, ${b} after, eq. 8)`) +
       `; the output is ${ho} by ${wo}.`;
+    if (kind === "gradient") {
+      const feeds = [];
+      rec.grows[params.i].forEach(([r, a]) => rec.gcols[params.j].forEach(([c, b]) =>
+        feeds.push(`z(${r}, ${c}) through W(${a}, ${b})`)));
+      text += ` Input pixel q(${params.i}, ${params.j}) feeds ${feeds.length} output(s): ` +
+        `${feeds.join(", ")}; dq(${params.i}, ${params.j}) is rot180(W) on dz_bar at ` +
+        `(${params.i}, ${params.j}), meeting exactly their dz entries (eq. 29).`;
+    }
     if (kind === "dilation") {
       const dhat = rec.dhat.split("/");
       text += ` dz (${ho} by ${wo}) dilated by s = ${params.s} is ${dhat.length} by ` +
@@ -212,6 +256,9 @@
     } else if (kind === "dilation") {
       c.i = select(form, "i", "i (row of dW)", [[0, "0"]], 0);
       c.j = select(form, "j", "j (column of dW)", [[0, "0"]], 0);
+    } else if (kind === "gradient") {
+      c.i = select(form, "i", "i (input row)", [[0, "0"]], +det.dataset.i || 0);
+      c.j = select(form, "j", "j (input column)", [[0, "0"]], +det.dataset.j || 0);
     }
     const picture = document.createElement("div");
     picture.className = "static-explorer-picture";
@@ -222,6 +269,11 @@
       "reads; dashed outline: the padded input. " + (kind === "windows"
         ? "Orange: the window of z(i, j) and the pixel itself in the output grid on the " +
           "right; each neighbouring output's window has its own colour and dash pattern."
+        : kind === "gradient"
+          ? "Dark: the input pixel q(i, j); orange outlines: the windows that read it; " +
+            "orange cells in the middle grid: the outputs it feeds, labelled with the " +
+            "filter entry that multiplies it; right: dz_bar, dz dilated and padded (green, " +
+            "numbered: the entries of dz; grey: padding), with rot180(W) at (i, j) outlined."
         : kind === "dilation"
           ? "Green, numbered: the entries of dz, dilated (pale: the zeros between them), " +
             "laid on the padded input for dW(i, j), which is marked on the f by f grid on " +
@@ -241,7 +293,8 @@
         return;
       }
       if (kind !== "padding") {  // i, j: an output pixel, or an entry of the f x f dW
-        const [ho, wo] = kind === "windows" ? rec.out : [p.f, p.f];
+        const [ho, wo] = {windows: rec.out, dilation: [p.f, p.f],
+                          gradient: [p.h_in, p.h_in]}[kind];
         fill(c.i, num([...Array(ho).keys()]), c.i.value);
         fill(c.j, num([...Array(wo).keys()]), c.j.value);
         p.i = +c.i.value;

@@ -1,5 +1,5 @@
 """The static explorers' data (convlib.static_explorer) is figdata's (padding, windows,
-dilation), and small."""
+dilation, input gradient), and small."""
 
 import json
 
@@ -32,6 +32,12 @@ def test_record_is_figdata(layer):
             window = placed[rows.min():rows.min() + dhat.shape[0],
                             cols.min():cols.min() + dhat.shape[1]]
             np.testing.assert_array_equal(dhat, window != 0)
+    for i in range(h_in):
+        for j in range(h_in):
+            g = figdata.input_gradient_data(h_in, f, s, h_out, i, j)
+            feeds = {(r, c): (a, b) for r, a in rec["grows"][i] for c, b in rec["gcols"][j]}
+            assert feeds == {k: tuple(v) for k, v in g["weight_index"].items()}
+            assert (rec["gpix"][i][0], rec["gpix"][j][1]) == tuple(g["pixel"])
 
 
 @pytest.mark.slow  # the whole grid: about 3 s

@@ -1,10 +1,10 @@
-"""The padding, windows and dilation explorers with their parameters in the HTML book,
-kernel-free:
+"""The four explorers (padding, windows, dilation, input gradient) with their parameters in
+the HTML book, kernel-free:
 
 - their script and data load only when the reader opens one (not with the page), from the
   book itself, and weigh under 3 MB;
-- every parameter the reader can choose (h_in, f, s, h_out; i and j for the windows and
-  dilation explorers) changes the picture, from the keyboard alone (focus, arrow key);
+- every parameter the reader can choose (h_in, f, s, h_out; i and j: an output pixel, an
+  entry of dW, an input pixel) changes the picture, from the keyboard alone (focus, arrow key);
 - the picture draws figdata's numbers (the sentence under the controls states the padding
   eq. 7 gives, and the output size, as convlib computes them);
 - the page with the explorers open has no axe violation.
@@ -20,9 +20,12 @@ from test_pages import HTML
 from convlib import padding
 
 PAGES = {"chapters/01_forward.html": ["padding", "windows"],
-         "chapters/03_filter_gradients.html": ["dilation"]}
+         "chapters/03_filter_gradients.html": ["dilation"],
+         "chapters/04_input_gradient_stride1.html": ["gradient"],
+         "chapters/05_input_gradient_strided.html": ["gradient"]}
 PARAMS = {"padding": ["h_in", "f", "s", "h_out"], "windows": ["h_in", "f", "s", "h_out", "i", "j"],
-          "dilation": ["h_in", "f", "s", "h_out", "i", "j"]}
+          "dilation": ["h_in", "f", "s", "h_out", "i", "j"],
+          "gradient": ["h_in", "f", "s", "h_out", "i", "j"]}
 LIMIT = 3 * 1024 * 1024
 
 
