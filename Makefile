@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 TORCH ?= 2.13.0
 NBVAL := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300
 
-.PHONY: setup setup-test book test check lint unit notebooks browser browser-test execute lab clean bench \
-	instructor sandbox classroom autograde
+.PHONY: setup setup-test book course-url lab-env student-book test check lint unit notebooks browser \
+	browser-test execute lab clean bench instructor sandbox classroom autograde
 
 ## Python venv + the browser assets the book serves itself (MathJax, widget manager, Font
 ## Awesome: pinned in package-lock.json, installed by npm into node_modules/, copied into
@@ -32,9 +32,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-## The HTML book from the stored notebook outputs, warnings as errors.
+## The HTML book from the stored notebook outputs, warnings as errors. First the course's
+## address (repository.url in _config.yml): a warning while it is the placeholder, an error
+## if a notebook or the README names another one (tools/course_url.py --apply fixes that).
 book: setup
+	$(BIN)/python tools/course_url.py
 	$(BIN)/jupyter-book build -W -n --keep-going .
+
+## After changing repository.url in _config.yml: rewrite the places that name it.
+course-url: setup
+	$(BIN)/python tools/course_url.py --apply
 
 lint: setup-test
 	$(BIN)/ruff check .
@@ -56,15 +63,21 @@ notebooks: setup-test
 browser:
 	bash offline/require-tool.sh chromium
 
+## The student edition of the book alone (no solutions; about 20 s), for the browser test.
+student-book: setup
+	$(BIN)/python tools/student_edition.py _build/student
+
 ## The browser test alone: every page of the built book in headless Chromium
-## (screenshots in _build/screenshots/).
-browser-test: book browser setup-test
-	$(BIN)/pytest tests/browser
+## (screenshots in _build/screenshots/), and axe-core's WCAG 2.1 AA audit of every page of
+## the book and of the student edition.
+browser-test: book student-book browser setup-test
+	BOOK_STUDENT_REQUIRED=1 $(BIN)/pytest tests/browser
 
 ## Everything: lint, the book build, unit tests, notebooks under strict nbval, and the
 ## browser test over every page of the built book.
-test: setup-test lint book browser instructor sandbox
-	CLASSROOM_TEST_REQUIRED=1 $(BIN)/pytest $(NBVAL) tests chapters
+test: setup-test lint book student-book browser instructor sandbox lab-env
+	CLASSROOM_TEST_REQUIRED=1 BOOK_STUDENT_REQUIRED=1 LAB_VENV=$(LVENV) \
+	  $(BIN)/pytest $(NBVAL) tests chapters
 	$(BIN)/pytest -q --doctest-modules convlib
 
 ## Re-execute every chapter in place (authors run this after editing a notebook). Widget
@@ -74,11 +87,25 @@ NB ?= chapters/*.ipynb
 execute: setup-test
 	$(BIN)/python tools/execute_notebooks.py $(NB)
 
-## Optional: open the notebooks in JupyterLab 4 with jupyterlab-myst (the `lab` extra, part of
-## `setup` through the `test` extra), so roles, directives and folded solutions render.
-lab: setup
-	$(BIN)/python -m pip install --quiet -e ".[lab]"
-	$(BIN)/jupyter lab chapters
+## The students' environment, in its own .venv-lab: the README's plain commands (a venv,
+## `pip install -e ".[lab]"`) plus PyTorch's CPU build for chapter 8 (torch==2.13.0 takes the
+## CPU wheel here; elsewhere the README names PyTorch's CPU index). The JupyterLab student
+## test (tests/lab/test_jupyterlab.py) runs in this environment under `make test`.
+LVENV := .venv-lab
+LBIN := $(LVENV)/bin
+
+$(LVENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(LVENV)
+	$(LBIN)/python -m pip install --quiet --upgrade pip
+	$(LBIN)/python -m pip install --quiet -e ".[lab]" "torch==$(TORCH)"
+	touch $@
+
+lab-env: $(LVENV)/.installed
+
+## Open the notebooks in JupyterLab 4 with jupyterlab-myst, so roles, directives and folded
+## solutions render.
+lab: lab-env
+	$(LBIN)/jupyter lab chapters
 
 bench: setup-test
 	$(BIN)/python benchmarks/bench_conv.py

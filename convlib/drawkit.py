@@ -18,6 +18,7 @@ from .figdata import CROP, EMPTY, IMAGE, ZERO
 
 __all__ = [
     "COLORS",
+    "NEIGHBOUR_DASHES",
     "FONT",
     "CATEGORY_RGBA",
     "rgb",
@@ -41,8 +42,12 @@ COLORS = {
     "dz_zero": "#f4f9f3",  # zeros the dilation inserted
     "edge": "#1f3b57",
     "unread": "#b07aa1",
-    "neighbour": ("#4e79a7", "#e15759", "#59a14f", "#9c6ade"),
+    # windows of the neighbouring outputs: told apart by colour AND by dash pattern. The
+    # colours stay distinct under deuteranopia and protanopia (red and green did not:
+    # tests/test_colour_vision.py simulates both on a figure)
+    "neighbour": ("#4e79a7", "#e15759", "#76b7b2", "#000000"),
 }
+NEIGHBOUR_DASHES = ("--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)))
 FONT = {"title": 11, "label": 10, "cell": 9, "tick": 8}
 
 # RGBA of each cell category of a canvas (see convlib.figdata); empty cells are transparent.

@@ -15,16 +15,14 @@ from a CDN: the buttons are plain characters; the frames are embedded PNGs).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
-import re
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from . import figdata, plot
+from . import figdata, player, plot
 from .conventions import convention_padding
+from .padding import resolve_h_out
 
 __all__ = [
     "padding_explorer",
@@ -139,8 +137,8 @@ class Explorer(widgets.VBox):
                 params = self.params()
                 key = tuple(sorted(params.items()))
                 if key not in self._cache:
-                    data = self._data(**params)
-                    self._draw(**params, fig=self._fig)
+                    data = self._data(**params)  # once per redraw: the figure draws it
+                    self._draw(**params, fig=self._fig, data=data)
                     if len(self._cache) >= 64:
                         self._cache.pop(next(iter(self._cache)))
                     self._cache[key] = (render_png(self._fig), data)
@@ -154,9 +152,15 @@ class Explorer(widgets.VBox):
             self._busy = False
 
 
+def _out_shape(p):
+    """``(h_out, w_out)`` of the layer of ``p`` (eq. 7's geometry, not the figure's data;
+    raises the teaching ValueError if the layer is invalid)."""
+    return resolve_h_out(p["h_in"], p["h_in"], p["f"], p["s"], p["h_out"])
+
+
 def _out_limits(p):
     """Largest output index (i, j) for the layer of ``p`` (raises ValueError if invalid)."""
-    ho, wo = figdata.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])["out_shape"]
+    ho, wo = _out_shape(p)
     return {"i": ho - 1, "j": wo - 1}
 
 
@@ -214,7 +218,7 @@ def dilation_explorer(h_in=7, f=3, s=2, h_out="same", i=0, j=0):
     hint = "move (i, j) over dW: the dilated dz slides by one pixel; change s to change the gaps."
 
     def limits(p):
-        figdata.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
+        _out_shape(p)  # validates the layer
         return {"i": p["f"] - 1, "j": p["f"] - 1}
 
     return Explorer("dilation", plot.draw_dilation, figdata.dilation_data, c, limits, hint)
@@ -233,7 +237,7 @@ def input_gradient_explorer(h_in=7, f=3, s=2, h_out="same", i=3, j=3):
             "meets exactly their dz; with s = 2 count how many it meets.")
 
     def limits(p):
-        figdata.windows_data(p["h_in"], p["f"], p["s"], p["h_out"])  # validates the layer
+        _out_shape(p)  # validates the layer
         return {"i": p["h_in"] - 1, "j": p["h_in"] - 1}
 
     return Explorer("input gradient", plot.draw_input_gradient, figdata.input_gradient_data,
@@ -248,80 +252,7 @@ def _set_mode(c, h_out):
         c["h_out"].value = h_out
 
 
-# ----------------------------------------------------------------------------- static forms
-_BUTTONS = {
-    "fa fa-minus": "&minus;",
-    "fa fa-fast-backward": "|&#x25C0;&#xFE0E;&#x25C0;&#xFE0E;",
-    "fa fa-step-backward": "|&#x25C0;&#xFE0E;",
-    "fa fa-play fa-flip-horizontal": "&#x25C0;&#xFE0E;",
-    "fa fa-pause": "&#x2759;&#x2759;",
-    "fa fa-play": "&#x25B6;&#xFE0E;",
-    "fa fa-step-forward": "&#x25B6;&#xFE0E;|",
-    "fa fa-fast-forward": "&#x25B6;&#xFE0E;&#x25B6;&#xFE0E;|",
-    "fa fa-plus": "+",
-}
-
-
-def stable_html(html: str, name: str) -> str:
-    """Make ``to_jshtml`` output reproducible and self-contained.
-
-    The random uuid4 id becomes ``name`` plus a digest of the frames (same frames, same
-    id; two players on one page still differ); the Font Awesome stylesheet linked from a
-    CDN is dropped and the icon buttons become plain characters.
-    """
-    uid = re.search(r'id="_anim_img([0-9a-f]{32})"', html).group(1)
-    digest = hashlib.sha256(html.replace(uid, "").encode()).hexdigest()[:8]
-    html = html.replace(uid, f"{re.sub(r'[^0-9a-zA-Z]', '', name)}{digest}")
-    html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*', "", html)
-    for cls, text in _BUTTONS.items():
-        html = html.replace(f'<i class="{cls}"></i>', f'<span aria-hidden="true">{text}</span>')
-    if "font-awesome" in html or "fa fa-" in html or "_anim_img" + uid in html:
-        raise RuntimeError("matplotlib's to_jshtml template changed; update stable_html")
-    return html
-
-
-def _quantize(html: str, colors: int = 96) -> str:
-    """Re-encode every embedded PNG frame with a palette: about 3x smaller, same look."""
-    from PIL import Image
-
-    def small(match):
-        data = base64.b64decode(re.sub(r"[^A-Za-z0-9+/=]", "", match.group(1)))
-        img = Image.open(io.BytesIO(data)).convert("RGB")
-        out = io.BytesIO()
-        img = img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
-                           dither=Image.Dither.NONE)
-        img.save(out, format="png", optimize=True)
-        return f'"data:image/png;base64,{base64.b64encode(out.getvalue()).decode()}"'
-
-    return re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\s\\]+)"', small, html)
-
-
-def sized_player(html: str, alt: str = "") -> str:
-    """Give the player's ``<img>`` a size of its own: its pixel ``width`` and ``height`` and
-    the first frame as ``src``.
-
-    ``to_jshtml`` writes a bare ``<img>`` whose script sets the frame later, so its box has
-    no size until that frame has loaded. In JupyterLab 4 (notebook windowing
-    ``contentVisibility``, the default) an output rendered while its cell is off screen sits
-    in a ``content-visibility: auto`` subtree, and Chromium skips the relayout that the
-    frame's load asks for: after Run All in chapter 3 the picture stayed 0 x 0 under its
-    slider. With its size in the HTML, the picture no longer depends on that relayout (nor
-    on the script: without JavaScript the first frame shows).
-    """
-    from PIL import Image
-
-    first = re.search(r'frames\[0\] = "data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    tag = re.search(r'<img id="(_anim_img[0-9A-Za-z]+)">', html)
-    if first is None or tag is None:
-        raise RuntimeError("matplotlib's to_jshtml template changed; update sized_player")
-    width, height = Image.open(io.BytesIO(base64.b64decode(first.group(1)))).size
-    img = (f'<img id="{tag.group(1)}" src="data:image/png;base64,{first.group(1)}" '
-           f'width="{width}" height="{height}" alt="{alt}" '
-           'style="max-width: 100%; height: auto;">')
-    return html.replace(tag.group(0), img)
-
-
-def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
+def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96, alt=""):
     """A ``to_jshtml`` player of ``draw(**frame)`` for each frame, deterministic and offline.
 
     All frames share one pixel size (the largest), so the player does not jump.
@@ -340,6 +271,9 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
         Resolution of the embedded PNG frames.
     colors : int
         Size of the frames' palette.
+    alt : str
+        Text alternative of the picture (default: the name); :func:`convlib.player.finish`
+        makes the player's HTML reproducible, offline and accessible.
 
     Returns
     -------
@@ -363,7 +297,7 @@ def animation_html(draw, frames, name, *, fps=1.0, dpi=80, colors=96):
                          interval=1000 / fps, blit=False, repeat=True)
     html = anim.to_jshtml(fps=fps, embed_frames=True, default_mode="loop")
     del anim
-    return sized_player(stable_html(_quantize(html, colors), name), f"{name} animation")
+    return player.finish(html, name, colors=colors, alt=alt)
 
 
 def _html(text):
@@ -383,7 +317,11 @@ def padding_animation(h_in=5, f=3, s=2, h_outs=(1, 2, 3, 4), *, fps=0.7):
     IPython.display.HTML
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h} for h in h_outs]
-    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps, dpi=90))
+    alt = (f"Padding figure of eqs. 7-8 for h_in = {h_in}, f = {f}, s = {s}, one frame per "
+           f"output size h_out = {', '.join(map(str, h_outs))}: the padding grows from a "
+           "crop to a border of zeros.")
+    return _html(animation_html(plot.draw_padding, frames, "padding", fps=fps, dpi=90,
+                                alt=alt))
 
 
 def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
@@ -393,10 +331,14 @@ def windows_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.5):
     -------
     IPython.display.HTML
     """
-    ho, wo = figdata.windows_data(h_in, f, s, h_out)["out_shape"]
+    ho, wo = _out_shape({"h_in": h_in, "f": f, "s": s, "h_out": h_out})
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(ho) for j in range(wo)]
-    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps, dpi=80, colors=48))
+    alt = (f"Windows figure of eq. 6 for h_in = {h_in}, f = {f}, s = {s}: one frame per "
+           f"output pixel of the {ho} by {wo} output, the window it reads moving {s} cells "
+           "at a time over the padded input.")
+    return _html(animation_html(plot.draw_windows, frames, "windows", fps=fps, dpi=80,
+                                colors=48, alt=alt))
 
 
 def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
@@ -408,7 +350,11 @@ def dilation_animation(h_in=7, f=3, s=2, h_out="same", *, fps=1.0):
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for i in range(f) for j in range(f)]
-    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps, dpi=80))
+    alt = (f"Dilation figure of eqs. 14-15 for h_in = {h_in}, f = {f}, s = {s}: one frame "
+           f"per entry of the {f} by {f} dW, the dilated dz sliding one cell at a time over "
+           "the padded input.")
+    return _html(animation_html(plot.draw_dilation, frames, "dilation", fps=fps, dpi=80,
+                                alt=alt))
 
 
 def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
@@ -421,6 +367,8 @@ def input_gradient_animation(h_in=7, f=3, s=2, h_out="same", i=3, *, fps=1.0):
     """
     frames = [{"h_in": h_in, "f": f, "s": s, "h_out": h_out, "i": i, "j": j}
               for j in range(h_in)]
-    return _html(
-        animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps, dpi=80)
-    )
+    alt = (f"Input-gradient figure of eqs. 17-29 for h_in = {h_in}, f = {f}, s = {s}: one "
+           f"frame per input pixel of row {i}, showing the outputs it influences and the "
+           "rotated filter on the dilated, padded dz meeting exactly their entries.")
+    return _html(animation_html(plot.draw_input_gradient, frames, "inputgradient", fps=fps,
+                                dpi=80, alt=alt))

@@ -18,6 +18,7 @@ from .drawkit import (
     CATEGORY_RGBA,
     COLORS,
     FONT,
+    NEIGHBOUR_DASHES,
     Panel,
     entry_colors,
     fit_size,
@@ -172,7 +173,7 @@ def _merge_cats(datas):
 
 
 def draw_padding(h_in=5, f=3, s=2, h_out="same", *, w_in=None, convention="notes", fig=None,
-                 min_size=None):
+                 min_size=None, data=None):
     """Draw the padded input of eqs. (7)-(8): ``p``, its split, the zero border, the crop.
 
     The image ``q`` is the blue block with the heavy outline, the zero padding is grey and
@@ -197,13 +198,17 @@ def draw_padding(h_in=5, f=3, s=2, h_out="same", *, w_in=None, convention="notes
         Redraw into this figure instead of a new pyplot figure.
     min_size : (width, height), optional
         Least size of the figure in inches (an animation draws every frame at one size).
+    data : dict, optional
+        The figure data of the same arguments, when the caller has it already (an explorer
+        computes it once per redraw); by default computed here.
 
     Returns
     -------
     matplotlib.figure.Figure
         Showing :func:`convlib.figdata.padding_data` of the same arguments.
     """
-    data = padding_data(h_in, f, s, h_out, w_in=w_in, convention=convention)
+    if data is None:
+        data = padding_data(h_in, f, s, h_out, w_in=w_in, convention=convention)
     datas = list(data.values()) if convention == "all" else [data]
     return _render_padding(datas, fig, min_size)
 
@@ -231,10 +236,11 @@ def _render_windows(d, fig, min_size):
     _render_output(pz, "output z (h_out × w_out)")
     pz.box(i, j, 1, 1, fill=True, facecolor=COLORS["lit"], edgecolor="black", lw=2)
     handles = [Patch(facecolor=COLORS["lit"], edgecolor="black", label=f"window of z({i}, {j})")]
-    for (k, m), color in zip(d["neighbours"], COLORS["neighbour"], strict=False):
-        _window_outline(pn, d, k, m, edgecolor=color, lw=2, ls="--")
-        pz.box(k, m, 1, 1, edgecolor=color, lw=2, ls="--")
-        handles.append(Line2D([], [], color=color, ls="--", lw=2, label=f"window of z({k}, {m})"))
+    styles = zip(d["neighbours"], COLORS["neighbour"], NEIGHBOUR_DASHES, strict=False)
+    for (k, m), color, dash in styles:  # colour and dash: colour is never the only cue
+        _window_outline(pn, d, k, m, edgecolor=color, lw=2, ls=dash)
+        pz.box(k, m, 1, 1, edgecolor=color, lw=2, ls=dash)
+        handles.append(Line2D([], [], color=color, ls=dash, lw=2, label=f"window of z({k}, {m})"))
     r_lo, c_lo = i * s, j * s
     if s < f:
         how = "windows overlap (s < f)"
@@ -251,7 +257,7 @@ def _render_windows(d, fig, min_size):
 
 
 def draw_windows(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=None,
-                 min_size=None):
+                 min_size=None, data=None):
     """Draw the ``f x f`` window of the padded input that output pixel ``(i, j)`` reads: eq. (6).
 
     ``z(i, j) = sum_{i', j'} q_bar(i s + i', j s + j') W(i', j')``: the window (orange,
@@ -269,13 +275,18 @@ def draw_windows(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=Non
         Redraw into this figure.
     min_size : (width, height), optional
         Least size of the figure in inches (an animation draws every frame at one size).
+    data : dict, optional
+        The figure data of the same arguments, when the caller has it already (an explorer
+        computes it once per redraw); by default computed here.
 
     Returns
     -------
     matplotlib.figure.Figure
         Showing :func:`convlib.figdata.windows_data` of the same arguments.
     """
-    return _render_windows(windows_data(h_in, f, s, h_out, i, j, w_in=w_in), fig, min_size)
+    if data is None:
+        data = windows_data(h_in, f, s, h_out, i, j, w_in=w_in)
+    return _render_windows(data, fig, min_size)
 
 
 def _render_small(pn, values, colors, title, *, labels=True, ticks=True):
@@ -325,7 +336,7 @@ def _render_dilation(d, fig, min_size):
 
 
 def draw_dilation(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=None,
-                  min_size=None):
+                  min_size=None, data=None):
     """Draw ``dz``, its dilation ``dz_hat`` and ``dz_hat`` on the padded input: eqs. 14-15, 29.
 
     ``dW(i, j) = sum_{k, m} dz(k, m) q_bar(i + s k, j + s m)`` (eq. 14 without the notes'
@@ -344,14 +355,18 @@ def draw_dilation(h_in=7, f=3, s=2, h_out="same", i=0, j=0, *, w_in=None, fig=No
         Redraw into this figure.
     min_size : (width, height), optional
         Least size of the figure in inches (an animation draws every frame at one size).
+    data : dict, optional
+        The figure data of the same arguments, when the caller has it already (an explorer
+        computes it once per redraw); by default computed here.
 
     Returns
     -------
     matplotlib.figure.Figure
         Showing :func:`convlib.figdata.dilation_data` of the same arguments.
     """
-    d = dilation_data(h_in, f, s, h_out, i, j, w_in=w_in)
-    return _render_dilation(d, fig, min_size)
+    if data is None:
+        data = dilation_data(h_in, f, s, h_out, i, j, w_in=w_in)
+    return _render_dilation(data, fig, min_size)
 
 
 def _render_input_gradient(d, fig, min_size):
@@ -408,7 +423,7 @@ def _render_input_gradient(d, fig, min_size):
 
 
 def draw_input_gradient(h_in=7, f=3, s=2, h_out="same", i=3, j=3, *, w_in=None, fig=None,
-                        min_size=None):
+                        min_size=None, data=None):
     """Draw which outputs input pixel ``(i, j)`` influences and eq. (29) computing ``dq(i, j)``.
 
     Left: the padded input with ``q(i, j)`` (dark) and every window of eq. (6) that reads it.
@@ -429,11 +444,15 @@ def draw_input_gradient(h_in=7, f=3, s=2, h_out="same", i=3, j=3, *, w_in=None, 
         Redraw into this figure.
     min_size : (width, height), optional
         Least size of the figure in inches (an animation draws every frame at one size).
+    data : dict, optional
+        The figure data of the same arguments, when the caller has it already (an explorer
+        computes it once per redraw); by default computed here.
 
     Returns
     -------
     matplotlib.figure.Figure
         Showing :func:`convlib.figdata.input_gradient_data` of the same arguments.
     """
-    d = input_gradient_data(h_in, f, s, h_out, i, j, w_in=w_in)
-    return _render_input_gradient(d, fig, min_size)
+    if data is None:
+        data = input_gradient_data(h_in, f, s, h_out, i, j, w_in=w_in)
+    return _render_input_gradient(data, fig, min_size)

@@ -20,6 +20,11 @@ it). This extension, loaded from ``_config.yml`` (``sphinx: local_extensions``):
 
 - rewrites the Font Awesome stylesheet that matplotlib's ``Animation.to_jshtml()`` links
   from a CDN to the local copy (in the notebook outputs, when a page is written);
+- next to the kernel-free animations of the four explorers, adds the static explorers
+  (``offline/static_explorer.js`` drawing ``convlib.static_explorer``'s data, written to
+  ``offline/explorers/`` at build time and loaded when the reader opens one);
+- names controls written by others for assistive technology (folded code cells,
+  to_jshtml's frame slider);
 - removes the duplicated inline scripts of Sphinx 7.4 (``THEBE_JS_URL`` declared twice),
   and the widget state and manager from pages that show no widget view;
 - scans the built HTML and warns (an error under ``-W``) about any ``src=``/stylesheet that
@@ -151,6 +156,60 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
+# Accessibility fixes of HTML written by others, applied to each page's body (WCAG 2.1 AA,
+# tests/browser/test_a11y.py):
+# - myst-nb's folded code cells: ``<summary aria-label="Toggle hidden content">`` around the
+#   visible "Show code cell source" (label-content-name-mismatch): the name is the text;
+# - matplotlib's to_jshtml frame slider has no label (stored notebook outputs made before
+#   convlib.player labelled it): name it after its player.
+FOLD_SUMMARY = '<summary aria-label="Toggle hidden content">'
+ANIM_SLIDER = re.compile(r'<input id="_anim_slider(\w*)" type="range"(?![^>]*aria-label)')
+
+
+# The four explorers with their parameters, without a kernel: a
+# disclosure next to each kernel-free animation; its script and data (convlib.static_explorer, from
+# convlib.figdata) load when the reader opens it.
+EXPLORER_ANIMATION = re.compile(
+    r'(<div class="animation">\s*<img id="_anim_img(padding|windows|dilation|inputgradient)'
+    r'[0-9a-f]+")'
+)
+EXPLORER_DEFAULTS = {"padding": (5, 3, 2, "same"), "windows": (7, 3, 2, "same"),
+                     "dilation": (7, 3, 2, "same"), "gradient": (7, 3, 2, "same")}
+EXPLORER_DIR = "explorers"
+
+
+def add_static_explorers(body: str, pathto) -> str:
+    data = pathto(f"{OUT}/{EXPLORER_DIR}/layers.js", 1)
+
+    def disclosure(m):
+        kind = {"inputgradient": "gradient"}.get(m.group(2), m.group(2))
+        h_in, f, s, h_out = EXPLORER_DEFAULTS[kind]
+        title = {"gradient": "input-gradient"}.get(kind, kind)
+        return (
+            f'<details class="static-explorer" data-explorer="{kind}" data-h-in="{h_in}" '
+            f'data-f="{f}" data-s="{s}" data-h-out="{h_out}" data-src="{data}"'
+            + (' data-i="3" data-j="3">' if kind == "gradient" else ">")
+            + f"<summary>The {title} explorer with your own parameters (h_in, f, s, h_out"
+            f'{"" if kind == "padding" else ", i, j"}): open to choose them, no kernel '
+            "needed</summary></details>\n" + m.group(1)
+        )
+
+    new = EXPLORER_ANIMATION.sub(disclosure, body)
+    if new != body:
+        script = pathto(f"{OUT}/{EXPLORER_DIR}/static_explorer.js", 1)
+        new += f'\n<script defer src="{script}"></script>\n'
+    return new
+
+
+def accessible_body(body: str) -> str:
+    body = body.replace(FOLD_SUMMARY, "<summary>")
+    return ANIM_SLIDER.sub(
+        lambda m: f'<input id="_anim_slider{m.group(1)}" type="range" '
+        'aria-label="Animation frame"',
+        body,
+    )
+
+
 def tidy_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Per page:
 
@@ -160,6 +219,9 @@ def tidy_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
       when no widget view is shown on the page (outputs removed with ``remove-output``):
       drop both there (up to megabytes of script that would render nothing).
     """
+    if context.get("body"):
+        context["body"] = add_static_explorers(accessible_body(context["body"]),
+                                               context["pathto"])
     widget_js = tuple(str(key) for key in (getattr(app.config, "nb_ipywidgets_js", {}) or {}))
     no_views = WIDGET_VIEW not in (context.get("body") or "")
     for key in ("script_files", "css_files"):
@@ -220,6 +282,28 @@ def copy_tree(src: Path, dst: Path) -> None:
         copy_tree(entry, dst / entry.name)
 
 
+def write_static_explorers(folder: Path) -> None:
+    """The static explorers' script and their data, computed by convlib from figdata (a few
+    seconds: done again only when a source file of convlib changed)."""
+    import hashlib
+
+    import convlib
+    from convlib.static_explorer import layers_script
+
+    folder.mkdir(parents=True, exist_ok=True)
+    copy_file(HERE / "static_explorer.js", folder / "static_explorer.js")
+    digest = hashlib.sha256()
+    for path in sorted(Path(convlib.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    stamp = f"// convlib sources {digest.hexdigest()[:16]}\n"
+    target = folder / "layers.js"
+    if target.exists():
+        with target.open(encoding="utf8") as f:
+            if f.readline() == stamp:
+                return
+    target.write_text(stamp + layers_script(), encoding="utf8")
+
+
 def install_and_check(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -228,6 +312,7 @@ def install_and_check(app: Sphinx, exception) -> None:
         copy_tree(node_modules(app) / src, outdir / dest)
     for src, dest in OWN_ASSETS:
         copy_file(HERE / src, outdir / dest)
+    write_static_explorers(outdir / EXPLORER_DIR)
 
     # Nothing in the built book may be fetched from outside it.
     for page in sorted(Path(app.outdir).rglob("*.html")):

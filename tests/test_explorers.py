@@ -194,3 +194,34 @@ def test_animation_is_deterministic_self_contained_html(build):
     if build is explorers.padding_animation:  # the smallest: rebuild it once
         assert build().data == html  # byte-identical on a rerun: nbval strict compares it
     assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_figure_data_computed_once_per_redraw(name, fast_png, monkeypatch):
+    """Each redraw computes its figure data once (the explorer hands it to the drawing),
+    wherever figdata's function is called from (the explorer, its limits, plot)."""
+    fn = {"padding": "padding_data", "windows": "windows_data", "dilation": "dilation_data",
+          "input gradient": "input_gradient_data"}[name]
+    calls = []
+    for module in (figdata, plot):
+        real = getattr(figdata, fn)
+        monkeypatch.setattr(module, fn, lambda *a, _real=real, **k: calls.append(1) or
+                            _real(*a, **k))
+    for other in ("windows_data",):  # what the limits once called for the output size
+        if other != fn:
+            real = getattr(figdata, other)
+            for module in (figdata, plot):
+                monkeypatch.setattr(module, other, lambda *a, _real=real, **k:
+                                    calls.append(1) or _real(*a, **k))
+    ex = BUILDERS[name]()
+    assert ex.redraws == 1 and len(calls) == 1, calls
+    for h_in in (8, 9, 10):  # settings not drawn before (a cached figure costs nothing)
+        _drive(ex, {"h_in": h_in})
+    assert ex.redraws == 4 and len(calls) == 4, (ex.redraws, len(calls))
+
+
+def test_player_controls_are_labelled():
+    html = explorers.padding_animation(h_outs=(1, 2)).data
+    assert re.search(r'<input id="_anim_slider\w+" type="range" aria-label="Frame of the '
+                     r'padding animation"', html)
+    assert 'alt="Padding figure of eqs. 7-8 for h_in = 5' in html

@@ -22,14 +22,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 sys.path.insert(0, str(ROOT / "tools"))
+import course_url  # noqa: E402
 import visible_captions  # noqa: E402
 
-GUARD = '''\
+# the repository is the one setting of _config.yml (tools/course_url.py derives the cell)
+GUARD = f'''\
 # Colab or Binder without the course installed: install convlib from the course repository.
 import importlib.util
 
 if importlib.util.find_spec("convlib") is None:
-    %pip install --quiet "git+https://github.com/conv-backprop/course"'''
+    %pip install --quiet "git+{course_url.configured_url()}"'''
 
 ROLES = {"eq", "numref", "ref", "doc", "math", "term", "abbr", "sub", "sup", "download", "kbd",
          "cite", "cite:p", "cite:t"}

@@ -30,6 +30,13 @@ def pytest_terminal_summary(terminalreporter):
     ]
     if ran and SHOTS.is_dir():
         terminalreporter.write_line(f"browser test: a screenshot of every page in {SHOTS}")
+    from test_a11y import pytest_terminal_summary_weights
+
+    weights = pytest_terminal_summary_weights()
+    if weights:
+        terminalreporter.write_line("page weights and load times (served from 127.0.0.1):")
+        for line in weights:
+            terminalreporter.write_line(line)
     from pagecheck import LAYOUT_NOTES
 
     if ran and LAYOUT_NOTES:

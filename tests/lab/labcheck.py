@@ -30,7 +30,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 from pagecheck import browser_context, free_port  # noqa: E402, F401  (re-exported)
 
-BIN = Path(sys.executable).parent
+# The JupyterLab (and kernel) under test: the students' environment that `make lab` builds
+# (LAB_VENV=.venv-lab, set by `make test`), else the one running the tests.
+LAB_VENV = os.environ.get("LAB_VENV")
+BIN = (Path(LAB_VENV).resolve() / "bin") if LAB_VENV else Path(sys.executable).parent
 RUN_TIMEOUT = float(os.environ.get("LAB_RUN_TIMEOUT", 900))  # seconds per notebook
 VIEWPORT = {"width": 1280, "height": 2000}
 # plugins that would reach the internet (news, update checks)

@@ -12,7 +12,7 @@ import re
 
 from PIL import Image
 
-from convlib import explorers
+from convlib import explorers, player
 
 
 def draw_bar(k, fig, min_size=None):
@@ -52,4 +52,4 @@ def test_sized_player_refuses_an_unknown_template():
     import pytest
 
     with pytest.raises(RuntimeError, match="template changed"):
-        explorers.sized_player('<div class="animation"><img src="x.png"></div>')
+        player.sized_player('<div class="animation"><img src="x.png"></div>')
