@@ -64,8 +64,11 @@ browser:
 	bash offline/require-tool.sh chromium
 
 ## The student edition of the book alone (no solutions; about 20 s), for the browser test.
+## Its links name a stand-in students' repository (make classroom needs the real one).
+TEST_STUDENT_REPOSITORY := https://example.org/students/course
 student-book: setup
-	$(BIN)/python tools/student_edition.py _build/student
+	$(BIN)/python tools/student_edition.py _build/student \
+	  --repository "$(or $(STUDENT_REPOSITORY),$(TEST_STUDENT_REPOSITORY))"
 
 ## The browser test alone: every page of the built book in headless Chromium
 ## (screenshots in _build/screenshots/), and axe-core's WCAG 2.1 AA audit of every page of
@@ -122,7 +125,14 @@ IVENV := .venv-instructor
 GVENV := .venv-grader
 IBIN := $(IVENV)/bin
 IPATH := PATH="$(abspath $(IBIN)):$$PATH"
-ASSIGNMENTS ?= $(notdir $(wildcard classroom/source/*))
+## Where the assignments' sources live (solutions and hidden tests): classroom/ here, or a
+## private folder or repository of yours (see the guide, "Keeping the answers private").
+CLASSROOM ?= classroom
+## The students' repository, which the student edition's links name (never this one while it
+## holds $(CLASSROOM)/source/): make classroom STUDENT_REPOSITORY=https://github.com/you/course
+STUDENT_REPOSITORY ?=
+## One assignment at a time: make classroom ASSIGNMENTS=a1_forward
+ASSIGNMENTS ?= $(notdir $(wildcard $(CLASSROOM)/source/*))
 
 $(IVENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(IVENV)
@@ -149,14 +159,17 @@ sandbox:
 ## The student release of every assignment (classroom/release/) and the student edition of the
 ## book (_build/student/html: no exercise solutions, in the pages or the notebooks).
 classroom: instructor setup
+	$(BIN)/python tools/student_edition.py _build/student --no-build --classroom "$(CLASSROOM)" \
+	  --repository "$(STUDENT_REPOSITORY)"
 	for a in $(ASSIGNMENTS); do \
-	  (cd classroom && $(IPATH) nbgrader generate_assignment $$a --force) || exit 1; \
+	  (cd $(CLASSROOM) && $(IPATH) nbgrader generate_assignment $$a --force) || exit 1; \
 	done
-	$(BIN)/python tools/student_edition.py _build/student
+	$(BIN)/python tools/student_edition.py _build/student --classroom "$(CLASSROOM)" \
+	  --repository "$(STUDENT_REPOSITORY)"
 
 ## Autograde every submission under classroom/submitted/<student>/<assignment>/, each in its
 ## own process with a memory cap and time limits, then write the feedback (classroom/feedback/;
 ## its pages load the MathJax of node_modules/, copied into each student's folder).
 autograde: instructor sandbox node_modules/.installed
-	$(IPATH) CONVGRADE_VENV="$(abspath $(GVENV))" $(IBIN)/python classroom/autograde.py \
-	  $(AUTOGRADE_ARGS)
+	$(IPATH) CONVGRADE_VENV="$(abspath $(GVENV))" $(IBIN)/python $(CLASSROOM)/autograde.py \
+	  --course $(CLASSROOM) $(AUTOGRADE_ARGS)

@@ -9,7 +9,11 @@ The book's sources are staged in ``OUT/src`` and changed there, never in place:
 - every cell that shows the source of a ``convlib`` function a student writes in an
   assignment (``convlib.display.show_source(...)``) becomes a short note that points to the
   assignment; the equation before it and its numerical check after it stay;
-- the instructor's guide is left out of the table of contents.
+- the instructor's guide is left out of the table of contents;
+- its repository, launch and download links, and every notebook's install cell, name the
+  students' repository (``--repository``, or ``STUDENT_REPOSITORY``; ``make classroom
+  STUDENT_REPOSITORY=URL``), never the one that holds ``classroom/source/``: the tool refuses
+  to build when that repository is not named, or is the one holding the sources.
 
 The staged book is built with Jupyter Book (stored outputs, warnings as errors) into
 ``OUT/html``, and the result is checked: no solution block, no removed listing, no link to
@@ -17,13 +21,14 @@ the instructor's guide.
 
 Usage::
 
-    python tools/student_edition.py _build/student
+    python tools/student_edition.py _build/student --repository https://github.com/<you>/<course>
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -33,6 +38,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import course_url  # noqa: E402
+
 GUIDE = "chapters/instructors"
 
 # convlib functions whose listing answers an assignment -> (number, title) of the assignment
@@ -133,7 +141,37 @@ def convert_notebook(path: Path) -> dict:
     return counts
 
 
-def stage(src: Path) -> dict:
+def _same(a: str, b: str) -> bool:
+    def norm(u):
+        return re.sub(r"(\.git)?/*$", "", u.strip().lower())
+    return norm(a) == norm(b)
+
+
+def students_repository(url: str, classroom: Path) -> str:
+    """The students' repository URL, or SystemExit saying why it cannot be used."""
+    sources = sorted(classroom.glob("source/*/*.ipynb"))
+    ours = course_url.configured_url(ROOT)
+    if not url:
+        raise SystemExit(
+            "student edition: name the students' repository, whose links the edition shows "
+            "(launch, repository and download buttons, install cells): make classroom "
+            "STUDENT_REPOSITORY=https://github.com/<you>/<course> (or --repository). It must "
+            "not be the repository holding classroom/source/ (the solutions and hidden tests): "
+            "see 'Keeping the answers private' in the instructors' guide.")
+    if not course_url.URL_SHAPE.match(url):
+        raise SystemExit(f"student edition: {url!r} is not a repository address such as "
+                         "https://github.com/<owner>/<repository>")
+    if _same(url, ours) and sources:
+        raise SystemExit(
+            f"student edition: {url} is the repository of this checkout, which holds the "
+            f"assignments' sources ({len(sources)} notebooks under {classroom / 'source'}): "
+            "its students would find every solution and hidden test there. Publish the course "
+            "without classroom/ (keep that folder in a private repository, CLASSROOM=...) or "
+            "name another repository.")
+    return url
+
+
+def stage(src: Path, repository: str = "") -> dict:
     """Copy the book into ``src`` and make it the student edition; return what changed."""
     if src.exists():
         shutil.rmtree(src)
@@ -159,13 +197,23 @@ def stage(src: Path) -> dict:
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     config = yaml.safe_load((src / "_config.yml").read_text())
     config["title"] = f"{config.get('title', '')} (student edition)".strip()
+    if repository:
+        config.setdefault("repository", {})["url"] = repository
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    if repository:
+        course_url.apply(src)  # the install cells and any other mention follow it
     return report
 
 
-def check(html: Path) -> None:
-    """Fail if a solution, a removed listing or the guide made it into the built edition."""
+def check(html: Path, hidden_repository: str = "") -> None:
+    """Fail if a solution, a removed listing, the guide or a link to the repository holding
+    the sources made it into the built edition."""
     problems = []
+    files = [*html.rglob("*.html"), *(html / "_sources").rglob("*.ipynb")]
+    if hidden_repository:
+        pattern = re.compile(re.escape(hidden_repository.rstrip("/")) + r"(?![\w.-])")
+        problems += [f"{f.relative_to(html)}: a link to {hidden_repository}" for f in files
+                     if pattern.search(f.read_text(errors="replace"))]
     for page in sorted(html.rglob("*.html")):
         text = page.read_text(errors="replace")
         if re.search(r'class="[^"]*\bsolution\b', text):
@@ -189,10 +237,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="output folder, e.g. _build/student")
     parser.add_argument("--no-build", action="store_true", help="stage the sources only")
+    parser.add_argument("--repository", default=os.environ.get("STUDENT_REPOSITORY", ""),
+                        help="the students' repository (default: $STUDENT_REPOSITORY)")
+    parser.add_argument("--classroom", type=Path, default=Path(
+        os.environ.get("CLASSROOM", ROOT / "classroom")), help="the nbgrader course folder")
     args = parser.parse_args(argv)
+    repository = students_repository(args.repository, args.classroom.resolve())
+    ours = course_url.configured_url(ROOT)
     out = args.out.resolve()
     src = out / "src"
-    report = stage(src)
+    report = stage(src, repository)
     total = {k: sum(r[k] for r in report.values()) for k in ("solutions", "listings")}
     print(f"staged {src}: {total['solutions']} solutions and {total['listings']} listings "
           "removed")
@@ -205,8 +259,8 @@ def main(argv=None) -> int:
     if html.exists():
         shutil.rmtree(html)
     shutil.copytree(src / "_build" / "html", html)
-    check(html)
-    print(f"student edition: {html / 'index.html'}")
+    check(html, hidden_repository="" if _same(ours, repository) else ours)
+    print(f"student edition: {html / 'index.html'} (links to {repository})")
     return 0
 
 
