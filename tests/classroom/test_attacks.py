@@ -158,6 +158,21 @@ for i in range(12):
          "buffer_paths": []}})
 print("ATTACK-OK comm-flood")
 """,
+    "memory-children": """
+import os, time
+children = []
+for _ in range(20):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(200 << 20)  # 200 MB each, touched: 4 GB together
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(3)
+        os._exit(0)
+    children.append(pid)
+alive = sum(os.waitpid(pid, 0)[1] == 0 for pid in children)
+print("ATTACK-OK memory-children" if alive == 20 else f"memory-children: {{alive}} of 20")
+""",
     "fill-run-folder": """
 import os
 run = [line.split()[4] for line in open("/proc/self/mountinfo") if "/dev/shm/" in line]
@@ -347,6 +362,15 @@ def test_nothing_outside_each_copy_changes(sealed):
     db = sqlite3.connect(course / "gradebook.db")
     sources = [s for (s,) in db.execute("select source from source_cell")]
     assert any("convgrade" in s for s in sources) and "print(1)" not in sources
+
+
+def test_memory_is_capped_for_the_whole_submission(sealed, unsealed):
+    """20 children of 200 MB each: 4 GB together, over the 3 GB of the submission's cgroup
+    (each child alone is far under the per-process cap, so only a whole-submission cap stops
+    them)."""
+    assert "ATTACK-OK memory-children" in _feedback_text(unsealed[0], "memory-children")
+    assert "ATTACK-OK memory-children" not in _feedback_text(sealed["course"],
+                                                              "memory-children")
 
 
 def test_the_run_folder_is_capped(sealed):
