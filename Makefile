@@ -65,7 +65,7 @@ browser:
 
 ## The student edition of the book alone (no solutions; about 20 s), for the browser test.
 ## Its links name a stand-in students' repository (make classroom needs the real one).
-TEST_STUDENT_REPOSITORY := https://example.org/students/course
+TEST_STUDENT_REPOSITORY := https://github.com/conv-backprop/course-students
 student-book: setup
 	$(BIN)/python tools/student_edition.py _build/student \
 	  --repository "$(or $(STUDENT_REPOSITORY),$(TEST_STUDENT_REPOSITORY))"

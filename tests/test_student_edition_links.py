@@ -7,6 +7,7 @@ classroom/source/ (every solution and hidden test).
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import course_url  # noqa: E402
 import student_edition  # noqa: E402
 
-STUDENTS = "https://example.org/students/course"
+STUDENTS = "https://github.com/conv-backprop/course-students"
 
 
 def test_refuses_without_a_students_repository():
@@ -48,7 +49,8 @@ def test_every_staged_link_names_the_students_repository(tmp_path):
     staged = [p for p in src.rglob("*") if p.suffix in (".ipynb", ".md", ".yml")
               and "node_modules" not in p.parts]
     assert staged
-    naming = [p for p in staged if ours in p.read_text()]
+    pattern = re.compile(re.escape(ours) + r"(?![\w.-])")  # not .../course-students
+    naming = [p for p in staged if pattern.search(p.read_text())]
     assert not naming, naming
     installs = [json.loads(p.read_text()) for p in (src / "chapters").glob("0*.ipynb")]
     assert all(STUDENTS in json.dumps(nb["cells"][0]) for nb in installs)  # the install cell
