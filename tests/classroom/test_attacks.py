@@ -1,5 +1,8 @@
 """The attack suite of the sealed grading (issue 14), through the instructor's interface.
 
+(Each payload prints its marker as two words, ``print("ATTACK-OK", name)``, so that the
+marker ``ATTACK-OK name`` can only appear in a page as output, never in the shown source.)
+
 On temporary copies of ``classroom/`` (``nbgrader generate_assignment``, submissions under
 ``submitted/``, ``classroom/autograde.py`` as ``make autograde`` runs it), a batch of a1
 submissions: the reference solution, the blank release, and one submission per attack, each
@@ -63,13 +66,13 @@ stolen = "\\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] 
 exec(stolen, globals())
 # after every cell, again: the release's stubs below would replace the stolen functions
 get_ipython().events.register("post_run_cell", lambda *a: exec(stolen, globals()))
-print("ATTACK-OK read-source")
+print("ATTACK-OK", "read-source")
 """,
     "read-gradebook": """
 import sqlite3
 db = sqlite3.connect("{course}/gradebook.db")
 rows = db.execute("select source from source_cell").fetchall()
-print("ATTACK-OK read-gradebook", len(rows))
+print("ATTACK-OK", "read-gradebook", len(rows))
 """,
     "override-numpy": """
 import builtins\nimport numpy as np
@@ -78,7 +81,7 @@ np.array_equal = lambda *a, **k: True
 builtins.abs = lambda x: 0
 _expect_array = _close = lambda *a, **k: True
 def padding_amount(h_in, f, s, h_out): return 0
-print("ATTACK-OK override-numpy")
+print("ATTACK-OK", "override-numpy")
 """,
     "int-equals-all": """
 class Any(int):
@@ -86,7 +89,7 @@ class Any(int):
     __hash__ = int.__hash__
 def padding_amount(h_in, f, s, h_out): return Any(0)
 def split_padding(p): return (Any(0), Any(0))
-print("ATTACK-OK int-equals-all")
+print("ATTACK-OK", "int-equals-all")
 """,
     "convlib-delegation": """
 import importlib, gc
@@ -94,7 +97,7 @@ import convlib
 keep = convlib.conv_forward
 def conv_forward_loops(q, W, b, s, h_out, _f=convlib.pad): return keep(q, W, b, s, h_out)
 importlib.reload(convlib)
-print("ATTACK-OK convlib-delegation")
+print("ATTACK-OK", "convlib-delegation")
 """,
     "tamper-others": """
 import sqlite3, glob
@@ -105,7 +108,7 @@ db.commit()
 for path in glob.glob("{course}/submitted/*/a1_forward/*.ipynb"):
     open(path, "a").write(" ")
 open("{lib}", "a").write("\\nraise SystemExit('tampered')\\n")
-print("ATTACK-OK tamper-others")
+print("ATTACK-OK", "tamper-others")
 """,
     "survivor": """
 import os, time
@@ -115,7 +118,7 @@ if os.fork() == 0:
         os.execv("/bin/sleep", ["sleep", "{survivor}"])
     os._exit(0)
 time.sleep(0.5)
-print("ATTACK-OK survivor")
+print("ATTACK-OK", "survivor")
 """,
     "flood": """
 import os
@@ -124,30 +127,30 @@ for _ in range(400):
     os.write(1, chunk)
 for _ in range(200):
     print("y" * 100000)
-print("ATTACK-OK flood")
+print("ATTACK-OK", "flood")
 """,
     "large-file": """
 with open("big.bin", "wb") as fh:
     for _ in range(300):
         fh.write(b"z" * (1 << 20))
-print("ATTACK-OK large-file")
+print("ATTACK-OK", "large-file")
 """,
     "drop-files": """
 import os, shutil
 shutil.copy("{course}/gradebook.db", "gradebook.db")
 os.symlink("{course}/canary.txt", "secret-link")
 open("note.txt", "w").write("dropped")
-print("ATTACK-OK drop-files", os.path.exists("gradebook.db"))
+print("ATTACK-OK", "drop-files", os.path.exists("gradebook.db"))
 """,
     "print-secrets": """
 import os
 print(dict(os.environ).get("CANARY_ENV"), open("{course}/canary.txt").read())
-print("ATTACK-OK print-secrets")
+print("ATTACK-OK", "print-secrets")
 """,
     "script-output": """
 from IPython.display import HTML, display
 display(HTML("<script>document.title='pwned'</script><img src=x onerror=\\"alert(1)\\">"))
-print("ATTACK-OK script-output")
+print("ATTACK-OK", "script-output")
 """,
     "comm-flood": """
 from ipykernel.comm import Comm
@@ -156,7 +159,7 @@ for i in range(12):
     Comm(target_name="jupyter.widget", data={{"state": {{"_model_name": "X",
          "_model_module": "x", "_model_module_version": "1", f"big{{i}}": blob}},
          "buffer_paths": []}})
-print("ATTACK-OK comm-flood")
+print("ATTACK-OK", "comm-flood")
 """,
     "memory-children": """
 import os, time
@@ -171,7 +174,7 @@ for _ in range(20):
         os._exit(0)
     children.append(pid)
 alive = sum(os.waitpid(pid, 0)[1] == 0 for pid in children)
-print("ATTACK-OK memory-children" if alive == 20 else f"memory-children: {{alive}} of 20")
+print(*(("ATTACK-OK", "memory-children") if alive == 20 else ("memory-children:", alive)))
 """,
     "fill-run-folder": """
 import os
@@ -185,7 +188,7 @@ for folder in run:
             written += 40
     except OSError:
         pass
-print("ATTACK-OK fill-run-folder", written)
+print("ATTACK-OK", "fill-run-folder", written)
 """,
 }
 

@@ -6,6 +6,7 @@ import numpy as np
 
 import convlib as cl
 
+from .. import oracle
 from . import Verdict, close, expect_array, rel, split, value
 
 # Taken out of the kernel's convlib: everything that computes a part (the backward passes and
@@ -142,17 +143,30 @@ def _check_dq(name, got, where, dz, q, W, s):
     raise Verdict(f"{name} gives wrong values (relative error {rel(got, want):.1e}) {where}")
 
 
-def _check_num(got, where, loss, x):
-    want = 3 * loss.c * x ** 2
+def _check_num(got, where, case, x, h, seed):
+    c = oracle.for_seed(seed).cubic_c(case)
+    want = c * (3 * x ** 2 + h ** 2)  # (c (x + h)^3 - c (x - h)^3) / 2h, exactly
     expect_array("numerical_gradient", got, want, where)
     if not rel(got, want) <= 1e-7:
+        if close(got, 3 * c * x ** 2, 1e-6):
+            raise Verdict(f"numerical_gradient did not use its step h = {h} {where}: the "
+                          "centered differences (L(x + h) - L(x - h)) / 2h with the h given")
         raise Verdict(f"numerical_gradient is not accurate enough {where} (relative error "
                       f"{rel(got, want):.1e}): are the differences centered, "
                       "(L(x + h) - L(x - h)) / 2h, one entry of x at a time?")
 
 
-def _check_check(got, label, variant, layer_seed):
-    where = f"(gradient_check({layer_seed}) with {label})"
+LABELS = {
+    "right": "correct gradients and a correct numerical_gradient",
+    "dq": "an input_gradient that splits the backward padding like the forward one",
+    "dW": "a filter_gradient that forgets the batch sum",
+    "db": "a bias_gradient that averages over the batch instead of summing",
+}
+
+
+def _check_check(got, label, run, layer_seed, seed):
+    variant = oracle.for_seed(seed).a2_variants[run]
+    where = f"(gradient_check({layer_seed}), {label}, with {LABELS[variant]})"
     if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], np.ndarray)
             and got[0].shape == (3,)):
         raise Verdict(f"gradient_check returned something unexpected {where}")
@@ -178,6 +192,11 @@ def _check_check(got, label, variant, layer_seed):
     if not errors[key] > 1e-4:
         raise Verdict(f"gradient_check did not notice {what}: it reported "
                       f"{('dq', 'dW', 'db')[key]} error {errors[key]:.1e} {where}")
+    others = [k for k in range(3) if k != key]
+    if not np.all(errors[others] <= 1e-6):
+        raise Verdict(f"gradient_check reported errors {shown} where only "
+                      f"{('dq', 'dW', 'db')[key]} is wrong: the other gradients are correct "
+                      f"{where}")
     if variant == "dq":
         h_in, w_in, _, f, s, h_out, w_out = (int(n) for n in layer[2:9])
         p_h, p_w = s * (h_out - 1) + f - h_in, s * (w_out - 1) + f - w_in

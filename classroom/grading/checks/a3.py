@@ -6,6 +6,7 @@ import numpy as np
 
 import convlib as cl
 
+from .. import oracle
 from . import Verdict, close, expect_array, rel, value
 from .a1 import _windows_loops
 from .a2 import CONVLIB as _A2
@@ -46,7 +47,10 @@ def check(grade_id, name, label, args, record):
                               + where)
             raise Verdict(f"col2im is not the adjoint of im2col {where}")
     elif grade_id == "a3-adjoint-tests":
-        variant = args[0]
+        variant = oracle.for_seed(args[-1]).a3_variants[args[0]]
+        what = ("an im2col/col2im pair that is adjoint" if variant == "adjoint" else
+                "a col2im that assigns instead of adding")
+        label = f"{label}, with {what}"
         if not (isinstance(got, np.ndarray) and got.shape == ()):
             raise Verdict(f"adjoint_test must return one number {where}")
         gap = float(got)
@@ -54,9 +58,11 @@ def check(grade_id, name, label, args, record):
             raise Verdict(f"adjoint_test reports a gap of {gap:.1e} for {label}: the relative "
                           "gap is |lhs - rhs| / max(|lhs|, |rhs|), with lhs = <im2col(x), y> "
                           "and rhs = <x, col2im(y)>")
-        if variant == "assigning" and not gap > 1e-3:
-            raise Verdict(f"adjoint_test did not notice {label.split(', adjoint_test')[0]}: "
-                          f"it reported a gap of {gap:.1e} {where}")
+        # (an assigning scatter's gap is random, and below 1e-3 once in a few hundred runs:
+        # the adjoint pairs' gaps are rounding, far below 1e-10)
+        if variant == "assigning" and not gap > 1e-7:
+            raise Verdict(f"adjoint_test did not notice {what}: it reported a gap of "
+                          f"{gap:.1e} ({label})")
     else:
         _check_backward(got, where, *args)
 

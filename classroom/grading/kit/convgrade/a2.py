@@ -5,11 +5,13 @@
 its references. Nothing here computes an answer.
 
 Parts 1-5 call the part's own function on layer cases. Part 6 calls the student's
-`numerical_gradient` on `Cubic`, sum(c x^3), whose derivative the trusted side knows. Part 7
+`numerical_gradient` on `Cubic`, sum(c x^3) with a step h = 0.1, whose centered difference
+only the trusted side knows (c is secret: the loss is a proxy the trusted oracle answers). Part 7
 runs the student's `gradient_check` with every function it builds on swapped for a stand-in
 (`StandIn`): `cl.conv_forward` becomes a made-up layer that is not a convolution,
-z_n = (A q_n) * (B w) + C b with random matrices A, B, C, and `input_gradient`,
-`filter_gradient`, `bias_gradient` become its exact gradients (or, one at a time, wrong ones),
+z_n = (A q_n) * (B w) + C b with secret random matrices A, B, C, and `input_gradient`,
+`filter_gradient`, `bias_gradient` become its exact gradients (or, one run at a time, wrong
+ones; which run is which is drawn by the trusted oracle and never known here),
 `numerical_gradient` a unit-step forward difference, exact for this layer's losses only (they
 are affine in each argument) and wrong for any other function. The part is graded on its own:
 the student's other parts are never called there.
@@ -21,7 +23,7 @@ import importlib
 
 import numpy as np
 
-from . import call, function, layers
+from . import call, function, layers, oracle
 
 PARTS = {
     "a2-act-tests": "output_error",
@@ -33,24 +35,20 @@ PARTS = {
     "a2-check-tests": "gradient_check",
 }
 
-# the checks run by part 7: (variant, label); the trusted side reads the variant
-CHECKS = (
-    ("right", "correct gradients and a correct numerical_gradient"),
-    ("dq", "an input_gradient that splits the backward padding like the forward one"),
-    ("dW", "a filter_gradient that forgets the batch sum"),
-    ("db", "a bias_gradient that averages over the batch instead of summing"),
-)
 KEYS = ("dq", "dW", "db")
+RUNS = 6  # part 7's runs; which stand-in is wrong in which run is known outside only
+H = 0.1  # part 6's step: large, so the centered difference differs from the derivative
 
 
 class Cubic:
-    """The loss sum(c x^3) of part 6 (its gradient is computed outside, never here)."""
+    """The loss sum(c x^3) of part 6: c is secret, the trusted grader answers each call."""
 
-    def __init__(self, c):
-        self.c = c
+    def __init__(self, case):
+        self._case = case
 
     def __call__(self, x):
-        return float(np.sum(self.c * np.asarray(x, dtype=np.float64) ** 3))
+        x = np.array(x, dtype=np.float64)
+        return float(oracle.ask("cubic", case=np.int64(self._case), x=x))
 
 
 def _away_from_zero(rng, shape):
@@ -87,77 +85,48 @@ def plan(grade_id, seed):
             calls.append((layers.describe(case), name, (dz, q, W)))
     elif grade_id == "a2-num-tests":
         rng = np.random.default_rng(seed + 26)
-        for shape in [(2, 3, 4), (5,)]:
-            x, c = _away_from_zero(rng, shape), _away_from_zero(rng, shape)
-            calls.append((f"sum(c x^3) at an x of shape {shape}", name, (Cubic(c), x)))
-    else:  # a2-check-tests: the student's layer seed, and which stand-in is wrong
+        for case, shape in enumerate([(2, 3, 4), (5,)]):
+            x = _away_from_zero(rng, shape)
+            calls.append((f"sum(c x^3) at an x of shape {shape}, h = {H}", name,
+                          (case, x, H, seed)))
+    else:  # a2-check-tests: the student's layer seed; the runs are told apart outside only
         layer_seed = int(seed % 1000) + 1
-        calls = [(label, name, (variant, layer_seed)) for variant, label in CHECKS]
+        calls = [(f"run {k + 1}", name, (k, layer_seed, seed)) for k in range(RUNS)]
     return calls
 
 
 class StandIn:
     """A made-up layer and its gradients, to grade gradient_check (not a convolution).
 
-    z[n] = (A q[n]) * (B w) + C b, flattened; A, B, C are random, drawn from the seed and the
-    shapes. The functions below are its exact gradients, or (``wrong``) one wrong one.
+    z[n] = (A q[n]) * (B w) + C b, flattened; A, B, C are secret and every value is computed
+    by the trusted grader (`oracle`), which also knows which gradient is wrong in which run.
     """
 
-    def __init__(self, seed, forward):
-        self.seed, self.real_forward = seed, forward
-        self.mats, self.calls, self.layer = {}, 0, None
-
-    def _mat(self, tag, rows_shape, cols):
-        key = (tag, tuple(int(n) for n in rows_shape), int(cols))
-        if key not in self.mats:
-            rows = int(np.prod(key[1]))
-            if rows * cols > 2 * 10**7:
-                raise ValueError("the layer of gradient_check is far larger than the part asks")
-            rng = np.random.default_rng([self.seed, tag, cols, *key[1]])
-            self.mats[key] = rng.normal(size=(rows, cols)) / np.sqrt(max(cols, 1))
-        return self.mats[key]
-
-    def _parts(self, q_shape, W_shape, z_shape):
-        return (self._mat(1, z_shape, int(np.prod(q_shape[1:]))),
-                self._mat(2, z_shape, int(np.prod(W_shape))),
-                self._mat(3, z_shape, int(z_shape[0])))
+    def __init__(self, run, forward):
+        self.run, self.real_forward = np.int64(run), forward
+        self.calls, self.layer = 0, None
 
     def conv_forward(self, q, W, b=None, s=1, h_out="valid", **kwargs):
         z = self.real_forward(q, W, b, s, h_out, **kwargs)  # the shape and checks of convlib's
-        A, B, C = self._parts(np.shape(q), np.shape(W), z.shape[1:])
-        q64, w64 = np.asarray(q, dtype=np.float64), np.asarray(W, dtype=np.float64).ravel()
-        out = (q64.reshape(len(q64), -1) @ A.T) * (B @ w64)
-        if b is not None:
-            out = out + C @ np.asarray(b, dtype=np.float64)
+        extra = {} if b is None else {"b": np.asarray(b, dtype=np.float64)}
+        out = oracle.ask("fwd", run=self.run, q=np.asarray(q, dtype=np.float64),
+                         W=np.asarray(W, dtype=np.float64),
+                         z_shape=np.array(z.shape[1:], dtype=np.int64), **extra)
         self.calls += 1
-        return out.reshape(z.shape).astype(z.dtype)
+        return np.asarray(out).reshape(z.shape).astype(z.dtype)
 
-    def _flat(self, dz, q, W):
-        dz64 = np.asarray(dz, dtype=np.float64)
-        A, B, C = self._parts(np.shape(q), np.shape(W), dz64.shape[1:])
-        return dz64.reshape(len(dz64), -1), A, B
-
-    def input_gradient(self, dz, q, W, s, wrong=False):
+    def input_gradient(self, dz, q, W, s):
         (n_b, ch_in, h_in, w_in), (_, ch_out, f, _) = np.shape(q), np.shape(W)
         self.layer = (n_b, ch_in, h_in, w_in, ch_out, f, int(s)) + tuple(np.shape(dz)[-2:])
-        g, A, B = self._flat(dz, q, W)
-        dq = (g * (B @ np.asarray(W, dtype=np.float64).ravel())) @ A
-        if wrong:  # shifted by one pixel, as a wrongly split padding shifts dq
-            dq = np.roll(dq.reshape(n_b, ch_in, -1), 1, axis=-1)
-        return dq.reshape(np.shape(q))
+        return oracle.ask("dq", run=self.run, dz=np.asarray(dz, dtype=np.float64),
+                          q=np.asarray(q, dtype=np.float64), W=np.asarray(W, dtype=np.float64))
 
-    def filter_gradient(self, dz, q, W, s, wrong=False):
-        g, A, B = self._flat(dz, q, W)
-        u = np.asarray(q, dtype=np.float64).reshape(len(g), -1) @ A.T
-        if wrong:  # the last image only
-            g, u = g[-1:], u[-1:]
-        return (np.sum(g * u, axis=0) @ B).reshape(np.shape(W))
+    def filter_gradient(self, dz, q, W, s):
+        return oracle.ask("dW", run=self.run, dz=np.asarray(dz, dtype=np.float64),
+                          q=np.asarray(q, dtype=np.float64), W=np.asarray(W, dtype=np.float64))
 
-    def bias_gradient(self, dz, wrong=False):
-        dz64 = np.asarray(dz, dtype=np.float64)
-        C = self._mat(3, dz64.shape[1:], int(dz64.shape[1]))
-        g = dz64.reshape(len(dz64), -1)
-        return (g.mean(axis=0) if wrong else g.sum(axis=0)) @ C
+    def bias_gradient(self, dz):
+        return oracle.ask("db", run=self.run, dz=np.asarray(dz, dtype=np.float64))
 
     def numerical_gradient(self, loss, x, h=1e-5):
         x = np.array(x, dtype=np.float64)
@@ -173,23 +142,20 @@ class StandIn:
             grad[k] = loss(step) - base
         return grad
 
-    def functions(self, variant):
-        def wrong(method, key):
-            return lambda *args, **kwargs: method(*args, **kwargs, wrong=variant == key)
-
-        return {"input_gradient": wrong(self.input_gradient, "dq"),
-                "filter_gradient": wrong(self.filter_gradient, "dW"),
-                "bias_gradient": wrong(self.bias_gradient, "db"),
+    def functions(self):
+        return {"input_gradient": self.input_gradient,
+                "filter_gradient": self.filter_gradient,
+                "bias_gradient": self.bias_gradient,
                 "numerical_gradient": self.numerical_gradient}
 
 
-def _run_check(namespace, seed, variant, layer_seed):
+def _run_check(namespace, run, layer_seed):
     """The student's gradient_check on the stand-in layer: (errors, layer or None)."""
     student = function(namespace, "gradient_check")
     convlib = importlib.import_module("convlib")
     real = convlib.conv_forward
-    stand_in = StandIn(seed, real)
-    swaps = stand_in.functions(variant)
+    stand_in = StandIn(run, real)
+    swaps = stand_in.functions()
     swaps.update({key: stand_in.conv_forward for key, value in namespace.items()
                   if value is real})
     saved = {key: namespace[key] for key in swaps if key in namespace}
@@ -219,7 +185,10 @@ def run(grade_id, namespace, seed):
     records = []
     for label, name, args in plan(grade_id, seed):
         if grade_id == "a2-check-tests":
-            record = _run_check(namespace, seed, *args)
+            record = _run_check(namespace, *args[:2])
+        elif grade_id == "a2-num-tests":
+            case, x, h, _ = args
+            record = call(function(namespace, name), (Cubic(case), x, h))
         else:
             record = call(function(namespace, name), args)
         record["case"] = label

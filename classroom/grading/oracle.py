@@ -1,0 +1,297 @@
+"""The trusted side of the kernel's proxies (kit/convgrade/oracle.py): it alone holds secrets.
+
+`start(run_folder, seed)` makes a folder ``oracle`` in the sandbox's run folder and a thread
+that answers the kernel's requests there; the secret is drawn here (`secrets`), never passed to
+the kernel, and the checks find it again by the submission's seed (`for_seed`) at verdict time.
+Requests are untrusted files: opened without following links, regular files only, capped in
+size and number, loaded without pickle, their arrays checked before anything is computed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import stat
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+MAX_BYTES = 4 * 2**20  # (the run folder is a 16 MB tmpfs as root)
+MAX_REQUESTS = 200_000
+MAX_MATRIX = 4 * 10**6
+MAX_CACHED = 2 * 10**7  # numbers held for one submission's stand-ins (160 MB)
+_NAME = re.compile(r"req-([0-9a-f]{24})\.npz")
+_ORACLES: dict[int, Oracle] = {}
+
+A2_VARIANTS = ("right", "dq", "dW", "db")
+A2_RUNS = 6  # convgrade.a2.RUNS
+A3_VARIANTS = ("adjoint", "assigning")
+A3_RUNS = 8  # len(convgrade.a3.ADJOINT)
+A2_NUM_SHAPES = ((2, 3, 4), (5,))
+
+
+class Refused(ValueError):
+    pass
+
+
+def for_seed(seed: int) -> Oracle:
+    """The oracle of the submission graded with this seed (KeyError if none ran)."""
+    return _ORACLES[int(seed)]
+
+
+class Oracle:
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+        self.key = [int.from_bytes(secrets.token_bytes(4), "little") for _ in range(4)]
+        # each variant at least once, in an order (and with extras) drawn from the secret: a
+        # guess of the whole sequence is right once in hundreds
+        rng = self.rng("order")
+        a2 = list(A2_VARIANTS) + [A2_VARIANTS[i] for i in rng.integers(0, 4, A2_RUNS - 4)]
+        self.a2_variants = tuple(a2[i] for i in rng.permutation(A2_RUNS))
+        a3 = ["adjoint", "assigning"] + [A3_VARIANTS[i] for i in rng.integers(0, 2, A3_RUNS - 2)]
+        self.a3_variants = tuple(a3[i] for i in rng.permutation(A3_RUNS))
+        self.requests = 0
+        self.mats: dict = {}
+        self.index: dict = {}
+        self.cached = 0
+
+    def rng(self, *tags):
+        words = [t if isinstance(t, int) else sum(map(ord, t)) * 7919 + len(t) for t in tags]
+        return np.random.default_rng([*self.key, *words])
+
+    # assignment 2, part 6: the loss sum(c x^3), c secret
+    def cubic_c(self, case: int) -> np.ndarray:
+        shape = A2_NUM_SHAPES[case]
+        rng = self.rng("cubic", case)
+        return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
+
+    # assignment 2, part 7: the stand-in layer z[n] = (A q[n]) * (B w) + C b
+    def _mat(self, run, tag, rows_shape, cols):
+        key = (run, tag, tuple(int(n) for n in rows_shape), int(cols))
+        if key not in self.mats:
+            rows = int(np.prod(key[2]))
+            self.cached += rows * cols
+            if rows * cols > MAX_MATRIX or self.cached > MAX_CACHED:
+                raise Refused("the layer of gradient_check is far larger than the part asks")
+            self.mats[key] = self.rng("mat", run, tag, cols, *key[2]).normal(
+                size=(rows, cols)) / np.sqrt(max(cols, 1))
+        return self.mats[key]
+
+    def _parts(self, run, q_shape, W_shape, z_shape):
+        # matrices of their own in each run: no run's answers can be compared with another's
+        return (self._mat(run, 1, z_shape, int(np.prod(q_shape[1:]))),
+                self._mat(run, 2, z_shape, int(np.prod(W_shape))),
+                self._mat(run, 3, z_shape, int(z_shape[0])))
+
+    def a2_call(self, kind, run, a):
+        wrong = self.a2_variants[run] == kind
+        if kind == "fwd":
+            q, W, z_shape = _f64(a["q"], 4), _f64(a["W"], 4), _shape(a["z_shape"], 3)
+            A, B, C = self._parts(run, q.shape, W.shape, z_shape)
+            out = (q.reshape(len(q), -1) @ A.T) * (B @ W.ravel())
+            if "b" in a:
+                out = out + C @ _f64(a["b"], 1)
+            return out
+        dz = _f64(a["dz"], 4)
+        g = dz.reshape(len(dz), -1)
+        if kind == "db":
+            C = self._mat(run, 3, dz.shape[1:], int(dz.shape[1]))
+            return (g.mean(axis=0) if wrong else g.sum(axis=0)) @ C
+        q, W = _f64(a["q"], 4), _f64(a["W"], 4)
+        if len(q) != len(dz):
+            raise Refused("q and dz hold different batches")
+        A, B, _ = self._parts(run, q.shape, W.shape, dz.shape[1:])
+        if kind == "dq":
+            dq = (g * (B @ W.ravel())) @ A
+            if wrong:  # shifted by one pixel, as a wrongly split padding shifts dq
+                dq = np.roll(dq.reshape(len(q), q.shape[1], -1), 1, axis=-1)
+            return dq.reshape(q.shape)
+        u = q.reshape(len(g), -1) @ A.T
+        if wrong:  # the last image only
+            g, u = g[-1:], u[-1:]
+        return (np.sum(g * u, axis=0) @ B).reshape(W.shape)
+
+    # assignment 3, adjoint_test: a gather from secret positions and its scatter
+    def _index(self, run, shape, f, s):
+        key = (run, shape, f, s)
+        if key not in self.index:
+            n_b, ch_in, H, W_ = shape
+            if min(shape) < 1 or not 1 <= f <= min(H, W_) or s < 1:
+                raise Refused("im2col was given a shape, f or s that is not a layer's")
+            rows = n_b * ((H - f) // s + 1) * ((W_ - f) // s + 1)
+            self.cached += rows * ch_in * f * f
+            if rows * ch_in * f * f > MAX_MATRIX or self.cached > MAX_CACHED:
+                raise Refused("the shape given to im2col is far larger than the part asks")
+            rng = self.rng("gather", run, f, s, *shape)
+            self.index[key] = rng.integers(0, int(np.prod(shape)), size=(rows, ch_in * f * f))
+        return self.index[key]
+
+    def a3_call(self, kind, run, a):
+        f, s = _int(a["f"]), _int(a["s"])
+        if kind == "gather":
+            x = _num(a["x"], 4)
+            return x.reshape(-1)[self._index(run, x.shape, f, s)]
+        shape = _shape(a["shape"], 4)
+        index = self._index(run, shape, f, s)
+        cols = _num(a["cols"], None)
+        if cols.size != index.size:
+            raise Refused(f"col2im was given {cols.size} numbers, im2col gives {index.size}")
+        if self.a3_variants[run] == "assigning":
+            out = np.zeros(int(np.prod(shape)), dtype=cols.dtype)
+            out[index.reshape(-1)] = cols.reshape(-1)
+            return out.reshape(shape)
+        out = np.bincount(index.reshape(-1), weights=cols.reshape(-1).astype(np.float64),
+                          minlength=int(np.prod(shape)))
+        return out.astype(cols.dtype).reshape(shape)
+
+    def answer(self, a) -> np.ndarray:
+        self.requests += 1
+        if self.requests > MAX_REQUESTS:
+            raise Refused("too many calls of the grader's stand-ins")
+        kind = str(a["kind"]) if a["kind"].dtype.kind == "U" and a["kind"].shape == () else ""
+        if kind == "cubic":
+            case = _int(a["case"])
+            if case not in (0, 1):
+                raise Refused("no such loss")
+            c = self.cubic_c(case)
+            x = _f64(a["x"], None)
+            if x.shape != c.shape:
+                raise Refused(f"the loss takes an x of shape {c.shape}, not {x.shape}")
+            return np.array(float(np.sum(c * x ** 3)))
+        if kind in ("fwd", "dq", "dW", "db"):
+            return self.a2_call(kind, _run(a), a)
+        if kind in ("gather", "scatter"):
+            return self.a3_call(kind, _run(a), a)
+        raise Refused("unknown request")
+
+
+def _run(a):
+    run = _int(a["run"])
+    if not 0 <= run < max(A2_RUNS, A3_RUNS):
+        raise Refused("no such run")
+    return run
+
+
+def _int(v):
+    v = np.asarray(v)
+    if v.shape != () or v.dtype.kind not in "iu":
+        raise Refused("expected an integer")
+    return int(v)
+
+
+def _shape(v, ndim):
+    v = np.asarray(v)
+    if v.shape != (ndim,) or v.dtype.kind not in "iu" or np.any(v < 1) or np.any(v > 10**5):
+        raise Refused("bad shape")
+    return tuple(int(n) for n in v)
+
+
+def _num(v, ndim):
+    v = np.asarray(v)
+    if v.dtype.kind not in "biuf" or v.dtype.itemsize > 8 or (
+            ndim is not None and v.ndim != ndim) or v.size > 4 * 10**6:
+        raise Refused("expected a numeric array" + (f" of {ndim} dimensions" if ndim else ""))
+    return v
+
+
+def _f64(v, ndim):
+    return _num(v, ndim).astype(np.float64)
+
+
+class Server:
+    """The thread that answers the kernel's requests in `folder`."""
+
+    def __init__(self, run_folder: Path, seed: int):
+        self.folder = Path(run_folder) / "oracle"
+        self.folder.mkdir(mode=0o700)
+        self.oracle = Oracle(seed)
+        while len(_ORACLES) > 32:
+            _ORACLES.pop(next(iter(_ORACLES)))
+        _ORACLES[self.oracle.seed] = self.oracle
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="convgrade-oracle")
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _serve(self):
+        idle = 0.0002
+        while not self._stop.is_set():
+            try:
+                names = [e.name for e in os.scandir(self.folder)]
+            except OSError:
+                return
+            done = 0
+            for name in names:
+                m = _NAME.fullmatch(name)
+                if m:
+                    self._one(m.group(1))
+                    done += 1
+            if done:
+                idle = 0.0002
+            else:
+                time.sleep(idle)
+                idle = min(idle * 1.5, 0.002)
+
+    def _read(self, path):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+                raise Refused("not a request")
+            chunks, size = [], 0
+            while size <= MAX_BYTES:
+                chunk = os.read(fd, 2**20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > MAX_BYTES:
+                raise Refused("request too large")
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _one(self, token):
+        path = self.folder / f"req-{token}.npz"
+        try:
+            data = self._read(path)
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                if len(npz.files) > 8:
+                    raise Refused("too many arrays")
+                arrays = {k: npz[k] for k in npz.files}
+            if "kind" not in arrays:
+                raise Refused("no kind")
+            answer = np.asarray(self.oracle.answer(arrays))
+        except Exception as exc:  # noqa: BLE001 (a bad request gets an error answer)
+            text = str(exc) if isinstance(exc, Refused) else f"bad request ({type(exc).__name__})"
+            answer = np.array(text[:200])
+        finally:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        buf = io.BytesIO()
+        np.save(buf, answer, allow_pickle=False)
+        tmp = self.folder / f".answer-{token}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                data = memoryview(buf.getvalue())
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
+            os.rename(tmp, self.folder / f"resp-{token}.npy")
+        except OSError:
+            pass
+
+
+def start(run_folder: Path, seed: int) -> Server:
+    return Server(run_folder, seed)
