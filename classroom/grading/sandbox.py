@@ -169,9 +169,10 @@ class Sandbox:
                "MPLCONFIGDIR": "/tmp", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "LANG": "C.UTF-8", **self.env}
         sealed = [
-            bwrap() or "bwrap", *binds,
+            # /tmp first: a bind below it (a course or venv under /tmp) made before the tmpfs
+            # would be hidden by it
+            bwrap() or "bwrap", "--size", str(self.limits.disk), "--tmpfs", "/tmp", *binds,
             "--proc", "/proc", "--dev", "/dev",
-            "--size", str(self.limits.disk), "--tmpfs", "/tmp",
             "--size", str(self.limits.disk), "--tmpfs", "/submission",
             "--bind", str(self.run), str(self.run),
             "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",

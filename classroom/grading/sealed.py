@@ -196,7 +196,11 @@ _INLINE = re.compile(r"(\]\(\s*<?)([^)\s>]*)")
 _REFDEF = re.compile(r"^(\s{0,3}\[[^\]]+\]:\s*<?)(\S*)", re.M)
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 # MathJax commands that make links, styles or load code
-_TEX = re.compile(r"\\(href|url|style|class|cssId|require|data|html|unicode)(?![A-Za-z])")
+_TEX = re.compile(r"\\(href|url|style|class|cssId|require|data|html|unicode|bbox)(?![A-Za-z])")
+# a script scheme anywhere once escapes, entities and spaces are undone (reference
+# definitions in quotes or lists, escaped brackets and colons: whatever the Markdown
+# parser may make a link of)
+_SCRIPT_SCHEME = re.compile(r"(?:java|vb|live)script:|data:text/html")
 
 
 def _safe_target(target: str, image: bool) -> str:
@@ -211,7 +215,9 @@ def _safe_target(target: str, image: bool) -> str:
 
 def sanitize_markdown(text: str) -> str:
     """Markdown that renders as text, links and attachments only: no raw HTML, no script URL,
-    no remote image, no MathJax link or style."""
+    no remote image, no MathJax link or style. A cell in which a script scheme survives in
+    any spelling (escapes, entities, spaces) loses every colon (U+2236 stands in).
+    """
     text = _TAG.sub("&lt;", text)
     text = _TEX.sub(lambda m: "\\mathrm{" + m.group(1) + "}", text)
 
@@ -219,7 +225,12 @@ def sanitize_markdown(text: str) -> str:
         return m.group(1) + _safe_target(m.group(2), _is_image(m))
 
     text = _INLINE.sub(inline, text)
-    return _REFDEF.sub(lambda m: m.group(1) + _safe_target(m.group(2), False), text)
+    text = _REFDEF.sub(lambda m: m.group(1) + _safe_target(m.group(2), False), text)
+    plain = _CONTROL.sub("", html.unescape(text.replace(chr(92), ""))).lower()
+    if _SCRIPT_SCHEME.search(plain):
+        # what the patterns above missed: no colon of this cell can end a scheme now
+        text = text.replace(":", "\u2236")
+    return text
 
 
 def _is_image(match) -> bool:

@@ -25,6 +25,9 @@ from . import Malformed, Verdict, close, decode, expect_array, rel, value
 # window view they are built on. Kept: everything else of convlib.nn (Conv2d, ReLU, Flatten,
 # Linear, Sequential, the optimizers, train_epoch, accuracy) and what Conv2d runs on.
 CONVLIB = frozenset({"_Pool2d", "MaxPool2d", "AvgPool2d", "windows"})
+# The network must be trained with the student's own max pooling: the kernel could hand over
+# parameters trained anywhere, so the training part counts only with a working pooling layer.
+REQUIRES = {"a5-train-tests": ("a5-fwd-tests", "a5-bwd-tests")}
 
 ACCURACY = 0.85  # on the held-out digits, after EPOCHS epochs (5 give about 0.95)
 N_TRAIN = 1500
