@@ -155,3 +155,40 @@ def _verdict(grade_id: str, records: list, seed: int) -> str | None:
     except Malformed as exc:
         return f"the hidden tests' results are malformed ({exc})"
     return None
+
+
+# References written from the definitions (loops), shared by the assignments' checks.
+def windows_loops(q_bar, f, s):
+    n_b, ch_in, H, W_ = q_bar.shape
+    ho, wo = (H - f) // s + 1, (W_ - f) // s + 1
+    out = np.zeros((n_b * ho * wo, ch_in * f * f), dtype=q_bar.dtype)
+    for n in range(n_b):
+        for i in range(ho):
+            for j in range(wo):
+                out[(n * ho + i) * wo + j] = q_bar[n, :, i * s:i * s + f, j * s:j * s + f].ravel()
+    return out
+
+
+def col2im_loops(cols, shape, f, s, add=True):
+    n_b, ch_in, H, W_ = shape
+    ho, wo = (H - f) // s + 1, (W_ - f) // s + 1
+    out = np.zeros(shape, dtype=cols.dtype)
+    for n in range(n_b):
+        for i in range(ho):
+            for j in range(wo):
+                block = cols[(n * ho + i) * wo + j].reshape(ch_in, f, f)
+                if add:
+                    out[n, :, i * s:i * s + f, j * s:j * s + f] += block
+                else:
+                    out[n, :, i * s:i * s + f, j * s:j * s + f] = block
+    return out
+
+
+def check_im2col(got, q_bar, f, s, where):
+    """The verdict on a student's window matrix (rows (n, i, j), columns (mu, a, b))."""
+    want = windows_loops(q_bar, f, s)
+    if not expect_array("im2col", got, want, where):
+        if np.array_equal(np.sort(got, axis=None), np.sort(want, axis=None)):
+            raise Verdict(f"im2col holds the right values in the wrong order {where}: "
+                          "rows are (n, i, j), columns (mu, a, b)")
+        raise Verdict(f"im2col reads the wrong pixels {where}")

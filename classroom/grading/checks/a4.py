@@ -11,7 +11,7 @@ import numpy as np
 
 import convlib as cl
 
-from . import Verdict, close, expect_array, rel, value
+from . import Verdict, close, col2im_loops, expect_array, rel, value
 
 # What the kernel's convlib loses: every implementation of the five functions the students
 # fix (and of what computes them: the padding of eq. (7), the layer geometry, the forward and
@@ -74,11 +74,11 @@ def check(grade_id, name, label, args, record):
                       f"{where}: is W read in the notes' layout (ch_in, ch_out, f, f)?")
     if grade_id == "a4-col2im-tests":
         cols, shape, f, s = args
-        want = _col2im(cols, shape, f, s)
+        want = col2im_loops(cols, shape, f, s)
         if expect_array("col2im", got, want, where, dtype=False):
             return
         if s < f and (close(got, _col2im_assigned(cols, shape, f, s))
-                      or close(got, _col2im(cols, shape, f, s, add=False))):
+                      or close(got, col2im_loops(cols, shape, f, s, add=False))):
             raise Verdict(f"col2im overwrites where windows overlap (s < f) {where}: the "
                           "adjoint of im2col adds every window's values up")
         raise Verdict(f"col2im is not the adjoint of im2col {where}: every window's column "
@@ -123,22 +123,6 @@ def _show(got):
     if isinstance(got, np.ndarray) and got.size <= 4:
         return repr(got.tolist())
     return type(got).__name__
-
-
-def _col2im(cols, shape, f, s, add=True):
-    """The adjoint of im2col, window by window (rows (n, i, j), columns (mu, a, b))."""
-    n_b, ch_in, H, W_ = shape
-    ho, wo = (H - f) // s + 1, (W_ - f) // s + 1
-    out = np.zeros(shape, dtype=cols.dtype)
-    for n in range(n_b):
-        for i in range(ho):
-            for j in range(wo):
-                block = cols[(n * ho + i) * wo + j].reshape(ch_in, f, f)
-                if add:
-                    out[n, :, i * s:i * s + f, j * s:j * s + f] += block
-                else:
-                    out[n, :, i * s:i * s + f, j * s:j * s + f] = block
-    return out
 
 
 def _col2im_assigned(cols, shape, f, s):
