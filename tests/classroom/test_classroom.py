@@ -47,7 +47,8 @@ MATHJAX = ROOT / "node_modules" / "mathjax"  # npm ci (make test sets it up)
 CELL_TIMEOUT = 20  # seconds per cell for this test (the endless loop costs this much)
 
 # Docstring lines of the reference solutions, where the seeded mistakes are inserted.
-A1_LOOPS = '    """Eq. (6) as loops; h_out = (h_out, w_out)."""\n'
+A1_LOOPS = ('    """Eq. (6) as loops, rectangular filters, stride and dilation per axis; '
+            'b may be None."""\n')
 A1_VEC = '    """Eq. (35): one matrix product of the window matrix and the filters."""\n'
 
 # student: (assignment, [(old, new), ...] applied to the solution cells, parts it breaks)
@@ -55,15 +56,42 @@ MISTAKES = {
     "split-reversed": (
         "a1_forward",
         [("before = -(-p // 2)  # ceil, also for negative p", "before = p // 2")],
-        {"a1-split-tests", "a1-loops-tests", "a1-vec-tests"},
+        {"a1-split-tests"},  # the forward passes take their padding as data
+    ),
+    "padding-without-dilation": (  # eq. (7) with f, not the effective size d (f - 1) + 1
+        "a1_forward",
+        [("d_ * (f_ - 1) + 1 - n_in", "f_ - n_in")],
+        {"a1-size-tests"},  # the split of its own totals is right
+    ),
+    "notes-filter-layout": (  # W[mu, nu] of the notes, not (ch_out, ch_in, f_h, f_w)
+        "a1_forward",
+        [("* W[nu, mu, a, c])", "* W[mu, nu, a, c])")],
+        {"a1-loops-tests"},
+    ),
+    "im2col-without-dilation": (  # the vectorized pass on it keeps its points (eq. 35 right)
+        "a1_forward",
+        [("tap = q_bar[:, :, d_h * a : d_h * a + s_h", "tap = q_bar[:, :, a : a + s_h")],
+        {"a1-im2col-tests"},
+    ),
+    "own-helpers": (  # a right solution with helper functions of its own: full marks
+        "a1_forward",
+        [("def layer_padding(h_in, f, s, d, h_out):",
+          "def effective_size(f, d):\n    return d * (f - 1) + 1\n\n\n"
+          "def layer_padding(h_in, f, s, d, h_out):"),
+         ("d_ * (f_ - 1) + 1 - n_in", "effective_size(f_, d_) - n_in"),
+         ("def conv_forward_vectorized(q, W, b, s, d, pads):",
+          "def as_matrix(W):\n    return W.reshape(W.shape[0], -1).T\n\n\n"
+          "def conv_forward_vectorized(q, W, b, s, d, pads):"),
+         ("z = Q @ W.reshape(ch_out, ch_in * f_h * f_w).T", "z = Q @ as_matrix(W)")],
+        set(),
     ),
     "calls-convlib": (  # under an alias imported at the top, and through the module
         "a1_forward",
         [("def conv_forward_loops(",
           "from convlib import conv_forward_naive as loops\n\n\ndef conv_forward_loops("),
-         (A1_LOOPS, A1_LOOPS + "    return loops(q, W, b, s, h_out)\n"),
+         (A1_LOOPS, A1_LOOPS + "    return loops(q, W.swapaxes(0, 1), b, s, padding=pads)\n"),
          (A1_VEC, A1_VEC + "    import convlib\n"
-          "    return convlib.conv_forward(q, W, b, s, h_out)\n")],
+          "    return convlib.conv_forward(q, W.swapaxes(0, 1), b, s, padding=pads)\n")],
         {"a1-loops-tests", "a1-vec-tests"},
     ),
     "endless-loop": (
@@ -327,7 +355,7 @@ def test_class_report_names_what_the_class_got_wrong(course):
     for name in sources:
         assert f"<h2>{name}</h2>" in page, name
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
-    # split-reversed fails three parts of a1 with the padding split named, no case in it
+    # split-reversed fails a1's split part with the padding split named, no case in it
     assert re.search(r"splits the padding the wrong way round: eq\. \(8\): [^:]*: 1 student",
                      text)
     assert "case '" not in text and "q of shape" not in text

@@ -135,7 +135,8 @@ def _check_padding(grade_id, label, args, got):
                 old = s[k] * (h_out[k] - 1) + f[k] - h_in[k]
                 why = (" (that is eq. 7 without the dilation: the effective filter size is "
                        "d (f - 1) + 1)" if d[k] > 1 and before + after == old else "")
-                raise Verdict(f"layer_padding pads the {axis} by {before + after} in all{why}: "
+                raise Verdict(f"layer_padding gives the {axis} a total padding of "
+                              f"{before + after}{why}: "
                               f"eq. (7) makes the padded input exactly long enough for h_out "
                               f"windows of effective size d (f - 1) + 1 placed s apart {label}")
     else:  # the split of the student's own totals
