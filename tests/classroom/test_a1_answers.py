@@ -142,7 +142,7 @@ MISTAKES = {  # (old, new) in the solution cells: {part: a phrase of its message
     "split reversed": (("before = -(-p // 2)  # ceil, also for negative p", "before = p // 2"),
                        {"a1-split-tests": "the extra pixel of an odd p goes before"}),
     "eq. 7 without the dilation": (("d_ * (f_ - 1) + 1 - n_in", "f_ - n_in"),
-                                   {"a1-size-tests": "without the dilation"}),
+                                   {"a1-size-tests": "leaves the dilation out of eq. (7)"}),
     "counts without top": (("row = s * i + d * a - top", "row = s * i + d * a"),
                            {"a1-reads-tests": "ignores the padding on top"}),
     "the notes' filter layout": (("* W[nu, mu, a, c])", "* W[mu, nu, a, c])"),

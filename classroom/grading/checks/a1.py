@@ -99,8 +99,8 @@ def check(grade_id, name, label, args, record):
         if not np.array_equal(got, want):
             h_in, f, s, d, h_out, top = args
             if np.array_equal(got, read_counts(h_in, f, s, d, h_out, 0)):
-                raise Verdict("read_counts ignores the padding on top: padded row r is input "
-                              f"row r - top (eq. 8) {label}")
+                raise Verdict("read_counts ignores the padding on top: by eq. (8), padded "
+                              f"row r is input row r - top {label}")
             if d > 1 and np.array_equal(got, read_counts(h_in, f, s, 1, h_out, top)):
                 raise Verdict("read_counts ignores the dilation: the taps of a window are d "
                               f"rows apart {label}")
@@ -133,12 +133,14 @@ def _check_padding(grade_id, label, args, got):
             if before + after != p:
                 k = 0 if axis == "rows" else 1
                 old = s[k] * (h_out[k] - 1) + f[k] - h_in[k]
-                why = (" (that is eq. 7 without the dilation: the effective filter size is "
-                       "d (f - 1) + 1)" if d[k] > 1 and before + after == old else "")
-                raise Verdict(f"layer_padding gives the {axis} a total padding of "
-                              f"{before + after}{why}: "
-                              f"eq. (7) makes the padded input exactly long enough for h_out "
-                              f"windows of effective size d (f - 1) + 1 placed s apart {label}")
+                if d[k] > 1 and before + after == old:
+                    raise Verdict("layer_padding leaves the dilation out of eq. (7): a window "
+                                  "spans d (f - 1) + 1 rows of the padded input, not f (the "
+                                  f"{axis}) {label}")
+                raise Verdict(f"layer_padding gives the {axis} a wrong total padding: eq. (7) "
+                              "makes the padded input exactly long enough for h_out windows "
+                              "of effective size d (f - 1) + 1 placed s apart "
+                              f"{label}")
     else:  # the split of the student's own totals
         for (before, after) in pair:
             if (before, after) != split(before + after):
