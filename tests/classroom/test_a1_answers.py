@@ -181,6 +181,14 @@ def test_vectorized_pass_is_not_fooled_by_a_stand_in_window_matrix():
     assert "none of them had pixels that vary" in _grade(ns, "a1-vec-tests")
 
 
+def test_constant_paddings_score_nothing():
+    """No padding at all, ((0, 0), (0, 0)), splits right but shows no split: both cells fail."""
+    ns = _solution()
+    ns["layer_padding"] = lambda h_in, f, s, d, h_out: ((0, 0), (0, 0))
+    assert "wrong total padding" in _grade(ns, "a1-size-tests")
+    assert "gave no odd total padding of each sign" in _grade(ns, "a1-split-tests")
+
+
 def test_vectorized_pass_may_not_call_the_loops(model):
     ns = dict(model)
     ns["conv_forward_vectorized"] = lambda *a: ns["conv_forward_loops"](*a)

@@ -54,7 +54,7 @@ pytestmark = pytest.mark.slow
 A = "a1_forward"
 TOKEN = f"canary-{uuid.uuid4().hex}"       # in a file of the course and in the environment
 SURVIVOR = "3141.5926"                     # `sleep` argument of the double-forked process
-FIRST = "def padding_amount(h_in, f, s, h_out):"
+FIRST = "def layer_padding(h_in, f, s, d, h_out):"
 
 # name: payload (Python run in the first solution cell; {course}, {token}, {lib} filled in)
 ATTACKS = {
@@ -80,22 +80,24 @@ np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
 builtins.abs = lambda x: 0
 _expect_array = _close = lambda *a, **k: True
-def padding_amount(h_in, f, s, h_out): return 0
+def layer_padding(h_in, f, s, d, h_out): return ((0, 0), (0, 0))
 print("ATTACK-OK", "override-numpy")
 """,
     "int-equals-all": """
 class Any(int):
     def __eq__(self, other): return True
     __hash__ = int.__hash__
-def padding_amount(h_in, f, s, h_out): return Any(0)
-def split_padding(p): return (Any(0), Any(0))
+def layer_padding(h_in, f, s, d, h_out): return ((Any(0), Any(0)), (Any(0), Any(0)))
+def read_counts(h_in, f, s, d, h_out, top): return [Any(0)] * h_in
 print("ATTACK-OK", "int-equals-all")
 """,
     "convlib-delegation": """
 import importlib, gc
 import convlib
 keep = convlib.conv_forward
-def conv_forward_loops(q, W, b, s, h_out, _f=convlib.pad): return keep(q, W, b, s, h_out)
+def conv_forward_loops(q, W, b, s, d, pads, _f=convlib.pad):  # the notes' layout, dilated
+    (t, bo), (l, r) = pads
+    return keep(q, convlib.dilate(W, d[0]).swapaxes(0, 1), b, s[0], padding=(t, bo, l, r))
 importlib.reload(convlib)
 print("ATTACK-OK", "convlib-delegation")
 """,

@@ -18,6 +18,10 @@ CONVLIB = None
 
 FIRST_CASE = f"(case '{kit.FIXED[0][0]}'"
 LAST_CASE = "(case 'float32 inputs'"
+SPLIT_FIRST = "(case h_in=(10, 7), f=(3, 3), s=(2, 2), d=(1, 1), h_out=(5, 4))"
+SPLIT_LAST = "(case h_in=(9, 6), f=(3, 2), s=(2, 1), d=(1, 3), h_out=(2, 2))"
+# the signs of the odd totals the student's layer_padding gave, first case to last
+_ODD: set = set()
 
 
 def padding_total(h_in, f, s, d, h_out):
@@ -142,6 +146,9 @@ def _check_padding(grade_id, label, args, got):
                               "of effective size d (f - 1) + 1 placed s apart "
                               f"{label}")
     else:  # the split of the student's own totals
+        if label == SPLIT_FIRST:
+            _ODD.clear()
+        _ODD.update(("positive" if p > 0 else "negative") for p in map(sum, pair) if p % 2)
         for (before, after) in pair:
             if (before, after) != split(before + after):
                 if (after, before) == split(before + after):
@@ -151,6 +158,10 @@ def _check_padding(grade_id, label, args, got):
                 raise Verdict(f"layer_padding splits a total padding of {before + after} as "
                               f"({before}, {after}): eq. (8) gives ceil(p/2) before and "
                               f"floor(p/2) after {label}")
+        if label == SPLIT_LAST and _ODD != {"positive", "negative"}:
+            raise Verdict("layer_padding gave no odd total padding of each sign, so its split "
+                          "could not be checked: eq. (8) shows only on odd totals, positive "
+                          f"and negative {label}")
 
 
 def _check_forward(name, label, args, got, record):
