@@ -88,8 +88,20 @@ def test_hidden_cases_cover_the_properties():
     spans = [(c[10] * (c[6] - 1), c[11] * (c[7] - 1)) for c in kit.cases(0)]
     assert any((t - b) % 2 or (lf - r) % 2 for (t, b), (lf, r) in pads)  # odd padding
     assert any(t < 0 for (t, _), _ in pads)  # cropping
-    assert any(t > sh for ((t, _), _), (sh, _) in zip(pads, spans))  # negative backward
+    assert any(t > sh for ((t, _), _), (sh, _) in zip(pads, spans, strict=True))  # negative
     assert any(c[8] != c[9] and c[10] != c[11] and c[6] != c[7] for c in kit.cases(0))
+    for c, ((t, b), (lf, r)) in zip(kit.cases(0), pads, strict=True):
+        if "odd padding" in c[0]:  # the labels' claims
+            assert (t + b) % 2 == 1 and (lf + r) % 2 == 1, c[0]
+        if "negative padding" in c[0]:
+            assert t + b < 0, c[0]
+        if "larger than d (f - 1)" in c[0]:
+            assert min(t, b) > c[10] * (c[6] - 1), c[0]
+    for case in G["PUBLIC_CASES"]:
+        (t, b), (lf, r) = G["layer_pads"](*case[1:])
+        m = re.search(r"odd padding \((\d+), (\d+)\)", case[0])
+        if m:
+            assert (t + b, lf + r) == (int(m.group(1)), int(m.group(2))), case[0]
 
 
 def test_activation_and_bias_match_the_checks():
