@@ -32,7 +32,7 @@ A2_VARIANTS = ("right", "dq", "dW", "db")
 A2_RUNS = 6  # convgrade.a2.RUNS
 A3_VARIANTS = ("adjoint", "assigning")
 A3_RUNS = 8  # len(convgrade.a3.ADJOINT)
-A2_NUM_SHAPES = ((2, 3, 4), (5,))
+A2_NUM_SHAPES = ((2, 3, 4), (5,), (3, 4))  # convgrade.a2.NUM_CASES
 
 
 class Refused(ValueError):
@@ -64,13 +64,14 @@ class Oracle:
         words = [t if isinstance(t, int) else sum(map(ord, t)) * 7919 + len(t) for t in tags]
         return np.random.default_rng([*self.key, *words])
 
-    # assignment 2, part 6: the loss sum(c x^3), c secret
+    # assignment 2, part 6: the loss sum(c x^3), c secret (one c per case of NUM_CASES)
     def cubic_c(self, case: int) -> np.ndarray:
         shape = A2_NUM_SHAPES[case]
         rng = self.rng("cubic", case)
         return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
 
-    # assignment 2, part 7: the stand-in layer z[n] = (A q[n]) * (B w) + C b
+    # assignment 2, part 7: the stand-in layer z[n] = (A q[n]) * (B w) + C b, with b of the
+    # shape of one output image (the untied bias of a2)
     def _mat(self, run, tag, rows_shape, cols):
         key = (run, tag, tuple(int(n) for n in rows_shape), int(cols))
         if key not in self.mats:
@@ -86,7 +87,7 @@ class Oracle:
         # matrices of their own in each run: no run's answers can be compared with another's
         return (self._mat(run, 1, z_shape, int(np.prod(q_shape[1:]))),
                 self._mat(run, 2, z_shape, int(np.prod(W_shape))),
-                self._mat(run, 3, z_shape, int(z_shape[0])))
+                self._mat(run, 3, z_shape, int(np.prod(z_shape))))
 
     def a2_call(self, kind, run, a):
         wrong = self.a2_variants[run] == kind
@@ -97,13 +98,17 @@ class Oracle:
             A, B, C = self._parts(run, q.shape, W.shape, z_shape)
             out = (q.reshape(len(q), -1) @ A.T) * (B @ W.ravel())
             if "b" in a:
-                out = out + C @ _f64(a["b"], 1)
+                b = _f64(a["b"], None)
+                if b.shape != z_shape:
+                    raise Refused(f"b must have the shape {z_shape} of one output image (the "
+                                  f"untied bias), not {b.shape}")
+                out = out + C @ b.ravel()
             return out
         dz = _f64(a["dz"], 4)
         g = dz.reshape(len(dz), -1)
         if kind == "db":
-            C = self._mat(run, 3, dz.shape[1:], int(dz.shape[1]))
-            return (g.mean(axis=0) if wrong else g.sum(axis=0)) @ C
+            C = self._mat(run, 3, dz.shape[1:], int(np.prod(dz.shape[1:])))
+            return ((g.mean(axis=0) if wrong else g.sum(axis=0)) @ C).reshape(dz.shape[1:])
         q, W = _f64(a["q"], 4), _f64(a["W"], 4)
         if len(q) != len(dz):
             raise Refused("q and dz hold different batches")
@@ -160,7 +165,7 @@ class Oracle:
         kind = str(a["kind"]) if a["kind"].dtype.kind == "U" and a["kind"].shape == () else ""
         if kind == "cubic":
             case = _int(a["case"])
-            if case not in (0, 1):
+            if case not in range(len(A2_NUM_SHAPES)):
                 raise Refused("no such loss")
             c = self.cubic_c(case)
             x = _f64(a["x"], None)

@@ -99,13 +99,55 @@ MISTAKES = {
         [(A1_LOOPS, A1_LOOPS + "    while True:\n        pass\n")],
         {"a1-loops-tests"},
     ),
-    "no-batch-sum-and-forward-split": (
+    # a2: each mistake breaks two parts that share nothing, to show each is graded on its own
+    "a2-elu-kink-and-one-sided": (
         "a2_backward",
-        [('dW[:, :, a, b] = np.einsum("nmij,nvij->mv", seen, dz)',
-          'dW[:, :, a, b] = np.einsum("mij,vij->mv", seen[-1], dz[-1])'),
-         ("before_h, before_w = f - 1 - top, f - 1 - left  # eq. (25), not the forward split",
+        [("slope = np.where(z > 0, 1.0,", "slope = np.where(z >= 0, 1.0,"),
+         ("n_v = (loss(x + h * v) - loss(x - h * v)) / (2 * h)",
+          "n_v = (loss(x + h * v) - loss(x)) / h")],
+        {"a2-act-tests", "a2-num-tests"},
+    ),
+    "a2-dw-last-image-and-forward-split": (
+        "a2_backward",
+        [('dW[:, :, a, b] = np.einsum("nvij,nmij->vm", dz, seen)',
+          'dW[:, :, a, b] = np.einsum("vij,mij->vm", dz[-1], seen[-1])'),
+         ("before_h, before_w = span_h - top, span_w - left  # not the forward split",
           "before_h, before_w = -(-p_h // 2), -(-p_w // 2)")],
-        {"a2-dw-tests", "a2-dq-tests"},
+        {"a2-dw-tests", "a2-dq-tests"},  # part 7 runs on the grader's stand-ins
+    ),
+    "a2-no-negative-padding-and-float32-step": (
+        "a2_backward",
+        [("before_h, before_w = span_h - top, span_w - left  # negative when top > d (f - 1)",
+          "before_h, before_w = max(span_h - top, 0), max(span_w - left, 0)"),
+         ("x = np.asarray(x, dtype=np.float64)  # float64 even for a float32 x",
+          "x32 = np.asarray(x)\n    x = x32.astype(np.float64)"),
+         ("n_v = (loss(x + h * v) - loss(x - h * v)) / (2 * h)",
+          "n_v = (loss((x + h * v).astype(x32.dtype)) - loss((x - h * v).astype(x32.dtype)))"
+          " / (2 * h)")],
+        {"a2-dq1-tests", "a2-num-tests"},
+    ),
+    "a2-db-mean-and-blind-checker": (
+        "a2_backward",
+        [("return dz.sum(axis=0)", "return dz.mean(axis=0)"),
+         ("    return abs(g_v - n_v) / max(1e-8, abs(g_v) + abs(n_v))", "    return 0.0")],
+        {"a2-db-tests", "a2-check-tests"},
+    ),
+    "a2-own-helpers": (  # correct, with helper names of its own: full marks
+        "a2_backward",
+        [("def input_gradient(dz, q, W, s, d):",
+          "def spread(x, s):\n    out = np.zeros(x.shape[:2] + tuple(k * (n - 1) + 1 for k, n in "
+          "zip(s, x.shape[2:])), dtype=x.dtype)\n    out[:, :, ::s[0], ::s[1]] = x\n"
+          "    return out\n\n\ndef input_gradient(dz, q, W, s, d):"),
+         ("    dz_hat[:, :, ::s_h, ::s_w] = dz  # dz dilated by s along each axis\n",
+          "    dz_hat = spread(dz, s)\n"),
+         ("def gradient_check(seed):",
+          "def my_errors(pairs):\n    return {k: rel_error(*p) for k, p in pairs.items()}\n\n\n"
+          "def gradient_check(seed):"),
+         ("    return {k: rel_error(*directional_check(losses[k], at[k], grads[k], rng)) "
+          "for k in grads}",
+          "    return my_errors({k: directional_check(losses[k], at[k], grads[k], rng) "
+          "for k in grads})")],
+        set(),
     ),
     "assign-instead-of-add": (
         "a3_vectorized",
