@@ -66,11 +66,11 @@ def output_shape(case):
             s[1] * (w - 1) + f[1] - left - right)
 
 
-def describe(case):
+def describe(case, forward=True):
     n_b, ch_in, ch_out, h, w, f, s, padding, bias, dtype = case
+    with_bias = (" with" if bias else " without") + " bias," if forward else ""
     return (f"(x of shape {(n_b, ch_in, h, w)}, W of shape {(ch_in, ch_out, *f)}, s={s}, "
-            f"padding={padding}, {'with' if bias else 'without'} bias, "
-            f"{np.dtype(dtype).name})")
+            f"padding={padding},{with_bias} {np.dtype(dtype).name})")
 
 
 def arrays(case, rng):
@@ -94,7 +94,7 @@ def plan(grade_id, seed):
         x, W, b, dy = arrays(case, rng)
         s, padding = case[6], case[7]
         args = (x, W, b, s, padding) if forward else (dy, x, W, s, padding)
-        calls.append((describe(case), name, args))
+        calls.append((describe(case, forward), name, args))
     return calls
 
 
