@@ -147,7 +147,9 @@ instructor: $(IVENV)/.installed $(GVENV)/.installed
 ## convlib: the sandbox gives each assignment a convlib without the functions it asks for).
 ## "numpy only" holds in it: no scipy, scikit-learn or torch (a5's digits come as a file in its
 ## kit, classroom/grading/kit/build.py); the last line fails the build if one of them got in.
-$(GVENV)/.installed: pyproject.toml
+## Made anew (rm -rf) whenever this Makefile changes: pip never removes what an older rule put in.
+$(GVENV)/.installed: pyproject.toml Makefile
+	rm -rf $(GVENV)
 	$(PYTHON) -m venv $(GVENV)
 	$(GVENV)/bin/python -m pip install --quiet --upgrade pip
 	$(GVENV)/bin/python -m pip install --quiet "numpy>=1.24" "ipykernel>=6,<7" "matplotlib>=3.7" \
