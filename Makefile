@@ -145,11 +145,18 @@ instructor: $(IVENV)/.installed $(GVENV)/.installed
 ## The grading environment the sealed kernel runs (classroom/grading/sandbox.py): numpy,
 ## ipykernel and what the assignments import, nothing else (no nbgrader, no PyTorch, no
 ## convlib: the sandbox gives each assignment a convlib without the functions it asks for).
-$(GVENV)/.installed: pyproject.toml
+## "numpy only" holds in it: no scipy, scikit-learn or torch (a5's digits come as a file in its
+## kit, classroom/grading/kit/build.py); the last line fails the build if one of them got in.
+## Made anew (rm -rf) whenever this Makefile changes: pip never removes what an older rule put in.
+$(GVENV)/.installed: pyproject.toml Makefile
+	rm -rf $(GVENV)
 	$(PYTHON) -m venv $(GVENV)
 	$(GVENV)/bin/python -m pip install --quiet --upgrade pip
 	$(GVENV)/bin/python -m pip install --quiet "numpy>=1.24" "ipykernel>=6,<7" "matplotlib>=3.7" \
-	  "scikit-learn>=1.2"
+	  "threadpoolctl>=3.1"
+	$(GVENV)/bin/python -c "import importlib.util as u, sys; \
+	  bad = [m for m in ('scipy', 'sklearn', 'torch') if u.find_spec(m)]; \
+	  sys.exit(f'$(GVENV) must be numpy only, found {bad}' if bad else 0)"
 	touch $@
 
 ## bubblewrap, the sandbox of the sealed autograding (apt-get as root, else says what to install).

@@ -154,6 +154,48 @@ MISTAKES = {
         [("s * (wo - 1) + 1 : s] += c6[..., a, b]", "s * (wo - 1) + 1 : s] = c6[..., a, b]")],
         {"a3-col2im-tests", "a3-back-tests"},  # the backward pass uses the student's col2im
     ),
+    "a5-bias-off-added-rows": (
+        "a5_network",
+        [("    full = np.pad(full, ((0, 0), (0, 0), (max(-top, 0), max(-bottom, 0)),",
+          "    full = full + (0 if b is None else b[:, None, None])\n"
+          "    full = np.pad(full, ((0, 0), (0, 0), (max(-top, 0), max(-bottom, 0)),"),
+         ("        y = y + b[:, None, None]", "        pass")],
+        {"a5-fwd-tests", "a5-train-tests"},  # training counts only with a working layer
+    ),
+    "a5-dW-not-summed": (
+        "a5_network",
+        [('dW[:, :, a, c] = np.einsum("nmij,nvij->mv", x, seen)',
+          'dW[:, :, a, c] = np.einsum("mij,vij->mv", x[0], seen[0])')],
+        {"a5-bwd-tests", "a5-train-tests"},
+    ),
+    "a5-backward-sides-swapped": (
+        "a5_network",
+        [("    dY = np.pad(dy, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)),",
+          "    dY = np.pad(dy, ((0, 0), (0, 0), (max(bottom, 0), max(top, 0)),")],
+        {"a5-bwd-tests", "a5-train-tests"},
+    ),
+    "a5-network-split-reversed": (
+        "a5_network",
+        [("ConvTranspose2d(1, 16, (3, 3), (2, 2), (1, 0, 1, 0), rng=rng)",
+          "ConvTranspose2d(1, 16, (3, 3), (2, 2), (0, 1, 0, 1), rng=rng)")],
+        {"a5-train-tests"},
+    ),
+    "a5-own-helpers": (  # correct, with a helper of its own shared by parts 1 and 2
+        "a5_network",
+        [("def conv_transpose_forward(x, W, b, s, padding):",
+          "def _cut(a, top, bottom, left, right):\n"
+          "    a = np.pad(a, ((0, 0), (0, 0), (max(-top, 0), max(-bottom, 0)),\n"
+          "                   (max(-left, 0), max(-right, 0))))\n"
+          "    return a[:, :, max(top, 0) : a.shape[2] - max(bottom, 0),\n"
+          "             max(left, 0) : a.shape[3] - max(right, 0)]\n\n\n"
+          "def conv_transpose_forward(x, W, b, s, padding):"),
+         ("    dY = np.pad(dy, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)),\n"
+          "                     (max(left, 0), max(right, 0))))\n"
+          "    dY = dY[:, :, max(-top, 0) : dY.shape[2] - max(-bottom, 0),\n"
+          "            max(-left, 0) : dY.shape[3] - max(-right, 0)]\n",
+          "    dY = _cut(dy, -top, -bottom, -left, -right)\n")],
+        set(),
+    ),
     "huge-allocation": (
         "a1_forward",
         # 16 GB of address space: fine for the machine without a cap (never touched), refused

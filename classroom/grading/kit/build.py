@@ -6,6 +6,9 @@ to take out of it. They are removed from the source (function and class definiti
 assignments, ``from .x import`` lists and ``__all__``), not switched off at run time: the
 kernel has no implementation to call, keep under an alias or reload, and a delegating
 solution fails with a plain ImportError, AttributeError or NameError.
+
+A trusted module may also define ``kit_files()``, returning ``{path in the kit: bytes}``: data
+the kernel needs but cannot make itself (a5's digits: the kernel has no scikit-learn).
 """
 
 from __future__ import annotations
@@ -69,6 +72,13 @@ def kit_for(assignment: str) -> Path:
         shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         for path in target.rglob("*.py"):
             path.write_text(strip_source(path.read_text(), set(removed)))
+    for name, data in (getattr(rules, "kit_files", lambda: {})() or {}).items():
+        path = root / name
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise ValueError(f"kit file {name!r} is outside the kit")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o644)
     _BUILT[assignment] = root
     return root
 
