@@ -197,7 +197,8 @@ def test_q1_evidence():
         x, W = rng.normal(size=(2, 2, length)), rng.normal(size=(3, 2, f))
         b, dz = rng.normal(size=3), rng.normal(size=(2, 3, l_out))
         num = FIXED["numerical_gradient"](
-            lambda: np.sum(FIXED["forward"](x, W, b, s, l_out) * dz), x)
+            lambda x=x, W=W, b=b, s=s, n=l_out, dz=dz:
+            np.sum(FIXED["forward"](x, W, b, s, n) * dz), x)
         got = BUGGY["input_gradient"]["input_gradient"](dz, x, W, s)
         true = FIXED["input_gradient"](dz, x, W, s)
         seen[(length, f, s)] = int(np.sum(~np.isclose(got, num, atol=1e-5)))

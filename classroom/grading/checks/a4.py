@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Verdict, close, expect_array, value
+from . import Verdict, expect_array, value
 
 # The kernel gets no convlib: a 1-D layer is a one-row image, so convlib's 2-D passes (with
 # explicit padding and filters whose other rows are zero) would compute every part, and its
