@@ -181,7 +181,7 @@ def test_q1_evidence():
     rng = np.random.default_rng(5)
     x, W, b = rng.normal(size=(2, 2, 5)), rng.normal(size=(3, 2, 4)), rng.normal(size=3)
     dz = rng.normal(size=(2, 3, 3))
-    num = FIXED["numerical_gradient"](lambda: np.sum(FIXED["forward"](x, W, b, 2, 3) * dz), W)
+    num = FIXED["finite_differences"](lambda: np.sum(FIXED["forward"](x, W, b, 2, 3) * dz), W)
     got = BUGGY["filter_gradient"]["filter_gradient"](dz, x, W, 2)
     assert np.sum(~np.isclose(got, num, atol=1e-5)) == 24 == got.size
     assert "all 24 of 24 entries" in answer
@@ -196,7 +196,7 @@ def test_q1_evidence():
     for length, f, s, l_out in [(5, 3, 1, 5), (5, 4, 2, 3), (9, 2, 2, 4), (7, 3, 3, 2)]:
         x, W = rng.normal(size=(2, 2, length)), rng.normal(size=(3, 2, f))
         b, dz = rng.normal(size=3), rng.normal(size=(2, 3, l_out))
-        num = FIXED["numerical_gradient"](
+        num = FIXED["finite_differences"](
             lambda x=x, W=W, b=b, s=s, n=l_out, dz=dz:
             np.sum(FIXED["forward"](x, W, b, s, n) * dz), x)
         got = BUGGY["input_gradient"]["input_gradient"](dz, x, W, s)
