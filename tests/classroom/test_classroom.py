@@ -196,6 +196,27 @@ MISTAKES = {
           "    dY = _cut(dy, -top, -bottom, -left, -right)\n")],
         set(),
     ),
+    "a4-two-bugs-left": (  # forward and filter_gradient not fixed: exactly those parts lost
+        "a4_debugging",
+        [("Wm = W.reshape(ch_out, ch_in * f)", "Wm = W[:, :, ::-1].reshape(ch_out, ch_in * f)"),
+         ("dZ = dz.transpose(0, 2, 1).reshape(-1, ch_out)", "dZ = dz.reshape(-1, ch_out)")],
+        {"a4-fwd-tests", "a4-dw-tests"},
+    ),
+    "a4-round-half": (  # a partial fix: right for p = 0, 2, 3 (mod 4), wrong for p = 1 (mod 4)
+        "a4_debugging",
+        [("lead = f - 1 - -(-p // 2)  # eq. (25): f - 1 - before",
+          "lead = f - 1 - round(p / 2)  # eq. (25)")],
+        {"a4-dx-tests"},
+    ),
+    "a4-own-helpers": (  # a correct solution with helper functions of its own: full marks
+        "a4_debugging",
+        [("def forward(", "def _filter_matrix(W):\n    return W.reshape(W.shape[0], -1)\n\n\n"
+          "def forward("),
+         ("Wm = W.reshape(ch_out, ch_in * f)", "Wm = _filter_matrix(W)"),
+         ("def input_gradient(", "def _front(p):\n    return -(-p // 2)\n\n\ndef input_gradient("),
+         ("lead = f - 1 - -(-p // 2)  # eq. (25): f - 1 - before", "lead = f - 1 - _front(p)")],
+        set(),
+    ),
     "huge-allocation": (
         "a1_forward",
         # 16 GB of address space: fine for the machine without a cap (never touched), refused

@@ -1,112 +1,143 @@
 """Assignment 4, trusted side: the references and the messages of each part.
 
-Every part is judged against convlib (the notes' layer); the five bugs of the notebook's
-layer are recomputed here as plausible wrong references, so a failure can say which property
-the function still breaks.
+The layer is a 1-D convolution over sequences (x: (n_b, ch_in, length), W: (ch_out, ch_in, f)).
+Every reference here is a loop written from the definition (eq. (6) and eqs. (7)-(8) in 1-D,
+and the chain rule); tests/classroom/test_a4_answers.py checks them against
+torch.nn.functional.conv1d with autograd. A verdict says what is wrong in the OUTPUT (its
+shape, or which positions differ in which case), never which bug or what code to change, and
+never the expected values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-import convlib as cl
+from . import Verdict, expect_array, value
 
-from . import Verdict, close, col2im_loops, expect_array, rel, value
+# The kernel gets no convlib: a 1-D layer is a one-row image, so convlib's 2-D passes (with
+# explicit padding and filters whose other rows are zero) would compute every part, and its
+# im2col/col2im would answer part 3. The notebook needs numpy only.
+CONVLIB = None
 
-# What the kernel's convlib loses: every implementation of the five functions the students
-# fix (and of what computes them: the padding of eq. (7), the layer geometry, the forward and
-# backward passes, im2col/col2im and their internals, the figure data built on them). Kept:
-# what the notebook allows, pad, split_padding, dilate, rot180, numerical_gradient,
-# rel_error, check (and the helpers they use).
-CONVLIB = frozenset({
-    # padding.py: eq. (7) and everything built on it
-    "padding_amount", "output_size", "full_size", "resolve_h_out", "explicit_padding", "Layer",
-    "layer_geometry", "backward_padding",
-    # forward.py, backward.py
-    "prepare", "conv_forward_naive", "filter_matrix", "conv_forward", "_backward_args",
-    "filter_gradient_naive", "bias_gradient_naive", "input_gradient_naive",
-    "conv_backward_naive", "conv_backward", "input_gradient_col2im", "dilated_padded_dz",
-    "input_gradient_rot180", "filter_gradient_dilated", "bias_gradient",
-    # ops.py: the window matrix and its adjoint (col2im is part 3), with their internals
-    "windows", "_out_size", "_span", "input_rows", "_Geometry", "_buffer", "im2col", "col2im",
-    "_Phases",
-    # conventions.py, figdata.py (paddings and gradients for the book's figures)
-    "explicit_output_size", "unread_rows", "convention_padding", "_layer", "_canvas",
-    "padding_data", "windows_data", "dilation_data", "input_gradient_data",
-    # nn.py: the layers built on the passes
-    "Conv2d", "_Pool2d", "MaxPool2d", "AvgPool2d",
-})
+
+def split(p):
+    """Eq. (8): ceil(p/2) before, floor(p/2) after (a negative p crops the same way)."""
+    return -(-p // 2), p // 2
+
+
+def padded(x, p):
+    """x_bar: x padded (or cropped) by eq. (8), as loops over the samples."""
+    before, after = split(p)
+    n_b, ch, length = x.shape
+    out = np.zeros((n_b, ch, length + p), dtype=np.float64)
+    for t in range(length):
+        if 0 <= t + before < length + p:
+            out[:, :, t + before] = x[:, :, t]
+    return out
+
+
+def forward_loops(x, W, b, s, l_out):
+    ch_out, ch_in, f = W.shape
+    x_bar = padded(x, s * (l_out - 1) + f - x.shape[-1])
+    z = np.zeros((x.shape[0], ch_out, l_out))
+    for n in range(x.shape[0]):
+        for v in range(ch_out):
+            for i in range(l_out):
+                z[n, v, i] = b[v] + sum(W[v, mu, a] * x_bar[n, mu, s * i + a]
+                                        for mu in range(ch_in) for a in range(f))
+    return z
+
+
+def col2im_loops(cols, shape, f, s):
+    n_b, ch, length = shape
+    n_win = (length - f) // s + 1
+    out = np.zeros(shape)
+    for n in range(n_b):
+        for i in range(n_win):
+            for mu in range(ch):
+                for a in range(f):
+                    out[n, mu, s * i + a] += cols[n * n_win + i, mu * f + a]
+    return out
+
+
+def gradients_loops(dz, x, W, s):
+    """(dW, dx) of the loss sum(dz * z), by the chain rule through the loops of forward."""
+    ch_out, ch_in, f = W.shape
+    n_b, _, length = x.shape
+    l_out = dz.shape[-1]
+    p = s * (l_out - 1) + f - length
+    before = split(p)[0]
+    x_bar = padded(x, p)
+    dW, dx = np.zeros(W.shape), np.zeros(x.shape)
+    for n in range(n_b):
+        for v in range(ch_out):
+            for i in range(l_out):
+                for mu in range(ch_in):
+                    for a in range(f):
+                        dW[v, mu, a] += dz[n, v, i] * x_bar[n, mu, s * i + a]
+                        t = s * i + a - before  # the input sample under tap a of window i
+                        if 0 <= t < length:
+                            dx[n, mu, t] += dz[n, v, i] * W[v, mu, a]
+    return dW, dx
+
+
+def positions(got, want, axis_name="positions"):
+    """'positions 0-2, 5 of 7': where (along the last axis) any entry differs."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    scale = max(float(np.max(np.abs(want), initial=0)), 1e-12)
+    tol = 1e-4 if scale else 1e-8
+    bad = np.abs(got - want) > tol * scale
+    where = np.flatnonzero(bad.reshape(-1, want.shape[-1]).any(axis=0))
+    runs, start = [], None
+    for k, w in enumerate(where):
+        if start is None:
+            start = w
+        if k + 1 == len(where) or where[k + 1] != w + 1:
+            runs.append(f"{start}" if start == w else f"{start}-{w}")
+            start = None
+    return (f"{axis_name} {', '.join(runs)} of {want.shape[-1]} "
+            f"({int(bad.sum())} of {bad.size} entries)")
 
 
 def check(grade_id, name, label, args, record):
     got = value(name, record)
     where = label if label.startswith("(") else f"({label})"
     if grade_id == "a4-pad-tests":
-        h_in, f, s, h_out = args
-        want = s * (h_out - 1) + f - h_in
+        length, f, s, l_out = args
+        want = s * (l_out - 1) + f - length
         number = _number(got)
         if number is None:
             raise Verdict(f"{label} returned {_show(got)}: it must return one number (an int)")
-        if number == want:
-            return
-        if number == s * h_out + f - h_in:
-            raise Verdict(f"{label} is {_show(got)}, one stride too large: the last of h_out "
-                          "windows starts at s (h_out - 1), eq. (7)")
-        raise Verdict(f"{label} is {_show(got)}: eq. (7) makes the padded input exactly long "
-                      "enough for h_out windows of width f placed s apart")
+        if number != want:
+            raise Verdict(f"{label} is {_show(got)}: a sequence of length {length} padded by "
+                          f"that much does not hold exactly l_out = {l_out} windows of width "
+                          f"{f}, {s} apart, with nothing left over after the last one")
+        return
     if grade_id == "a4-fwd-tests":
-        q, W, b, s, h_out = args
-        want = cl.conv_forward(q, W, b, s, h_out)
-        if expect_array("forward", got, want, where, dtype=False):
-            return
-        ch_in, ch_out, f, _ = W.shape
-        if ch_in * ch_out > 1 and close(got, cl.conv_forward(
-                q, W.reshape(ch_out, ch_in, f, f).transpose(1, 0, 2, 3), b, s, h_out)):
-            raise Verdict(f"forward reads W as (ch_out, ch_in, f, f) {where}: W is in the notes' "
-                          "layout (ch_in, ch_out, f, f), and the filter matrix rows are "
-                          "ordered (mu, a, b) like im2col's columns")
-        if close(got, want - b[None, :, None, None]):
-            raise Verdict(f"forward leaves out the bias b {where}")
-        if f > 1 and close(got, cl.conv_forward(q, W.transpose(0, 1, 3, 2), b, s, h_out)):
-            raise Verdict(f"forward transposes each filter {where}: the filter matrix rows "
-                          "must be ordered (mu, a, b) like im2col's columns")
-        raise Verdict(f"forward gives wrong values (relative error {rel(got, want):.1e}) "
-                      f"{where}: is W read in the notes' layout (ch_in, ch_out, f, f)?")
+        x, W, b, s, l_out = args
+        want = forward_loops(x, W, b, s, l_out).astype(x.dtype)
+        if not expect_array("forward", got, want, where, dtype=False):
+            raise Verdict(f"forward's output differs from the definition (eq. (6) in 1-D) at "
+                          f"{positions(got, want)} {where}")
+        return
     if grade_id == "a4-col2im-tests":
         cols, shape, f, s = args
-        want = col2im_loops(cols, shape, f, s)
-        if expect_array("col2im", got, want, where, dtype=False):
-            return
-        if s < f and (close(got, _col2im_assigned(cols, shape, f, s))
-                      or close(got, col2im_loops(cols, shape, f, s, add=False))):
-            raise Verdict(f"col2im overwrites where windows overlap (s < f) {where}: the "
-                          "adjoint of im2col adds every window's values up")
-        raise Verdict(f"col2im is not the adjoint of im2col {where}: every window's column "
-                      "must be added back onto the pixels im2col read it from")
-    dz, q, W, s = args
-    h_out = dz.shape[-2:]
-    dq, dW, _ = cl.conv_backward(dz, q, W, s, h_out)
-    if grade_id == "a4-dw-tests":
-        if expect_array("filter_gradient", got, dW, where, dtype=False):
-            return
-        n_b = q.shape[0]
-        if n_b > 1 and close(got, cl.conv_backward(dz[-1:], q[-1:], W, s, h_out)[1]):
-            raise Verdict(f"filter_gradient keeps only the last image's dW {where}: eqs. (14)"
-                          "-(15) sum over the batch")
-        if n_b > 1 and close(got, dW / n_b):
-            raise Verdict(f"filter_gradient averages over the batch {where}: eqs. (14)-(15) "
-                          "sum")
-        raise Verdict(f"filter_gradient gives wrong values (relative error {rel(got, dW):.1e})"
-                      f" {where}")
-    if expect_array("input_gradient", got, dq, where, dtype=False):
+        want = col2im_loops(cols, shape, f, s).astype(cols.dtype)
+        if not expect_array("col2im", got, want, where, dtype=False):
+            raise Verdict(f"col2im is not the adjoint of im2col: <im2col(y), cols> != "
+                          f"<y, col2im(cols)>; its output differs at {positions(got, want)} "
+                          f"{where}")
         return
-    if close(got, _input_gradient_forward_split(dz, q, W, s)):
-        raise Verdict(f"input_gradient splits the padding of the dilated dz like the forward "
-                      f"one {where}: eq. (25) puts f - 1 - top before (top: the forward "
-                      "padding above the image), so the extra pixel of an odd amount goes "
-                      "below/right")
-    raise Verdict(f"input_gradient gives wrong values (relative error {rel(got, dq):.1e}) "
-                  f"{where}")
+    dz, x, W, s = args
+    dW, dx = (g.astype(x.dtype) for g in gradients_loops(dz, x, W, s))
+    if grade_id == "a4-dw-tests":
+        if not expect_array("filter_gradient", got, dW, where, dtype=False):
+            raise Verdict(f"dW differs from the gradient of sum(dz * z) with respect to W at "
+                          f"{positions(got, dW, 'taps')} {where}")
+        return
+    if not expect_array("input_gradient", got, dx, where, dtype=False):
+        raise Verdict(f"dx differs from the gradient of sum(dz * z) with respect to x at "
+                      f"{positions(got, dx)} {where}")
 
 
 def _number(got):
@@ -123,30 +154,3 @@ def _show(got):
     if isinstance(got, np.ndarray) and got.size <= 4:
         return repr(got.tolist())
     return type(got).__name__
-
-
-def _col2im_assigned(cols, shape, f, s):
-    """The notebook's buggy col2im: offset by offset, `=` instead of `+=`."""
-    n_b, ch_in, H, W_ = shape
-    ho, wo = (H - f) // s + 1, (W_ - f) // s + 1
-    c6 = cols.reshape(n_b, ho, wo, ch_in, f, f).transpose(0, 3, 1, 2, 4, 5)
-    out = np.zeros(shape, dtype=cols.dtype)
-    for a in range(f):
-        for b in range(f):
-            out[:, :, a:a + s * (ho - 1) + 1:s, b:b + s * (wo - 1) + 1:s] = c6[..., a, b]
-    return out
-
-
-def _input_gradient_forward_split(dz, q, W, s):
-    """The notebook's buggy input_gradient: dz's backward padding split by eq. (8)."""
-    (h_in, w_in), f = q.shape[-2:], W.shape[-1]
-    dz_hat = cl.dilate(dz, s)
-    p_h, p_w = h_in + f - 1 - dz_hat.shape[-2], w_in + f - 1 - dz_hat.shape[-1]
-    dz_bar = cl.pad(dz_hat, (cl.split_padding(p_h), cl.split_padding(p_w)))
-    rot = cl.rot180(W)
-    dq = np.zeros(q.shape)
-    for a in range(f):
-        for b in range(f):
-            dq += np.einsum("nvij,mv->nmij", dz_bar[:, :, a:a + h_in, b:b + w_in],
-                            rot[:, :, a, b])
-    return dq
