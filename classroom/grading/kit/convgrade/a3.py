@@ -82,6 +82,13 @@ def describe(case):
             f"{np.dtype(dtype).name})")
 
 
+def describe_input(case):
+    """The case as parts 1-2 see it: an input and a window geometry."""
+    label, n_b, h_in, w_in, ch_in, ch_out, g, f, s, pads, dtype = case
+    return (f"(case '{label}': q of shape ({n_b}, {h_in}, {w_in}, {ch_in}), f={f}, s={s}, "
+            f"pads={pads}, {np.dtype(dtype).name})")
+
+
 def out_shape(case):
     """(n_b, h_out, w_out, ch_out) of a case: its dz must have z's shape (case data)."""
     label, n_b, h_in, w_in, ch_in, ch_out, g, f, s, pads, dtype = case
@@ -121,14 +128,14 @@ def plan(grade_id, seed):
     if grade_id == "a3-im2col-tests":
         for k, case in enumerate(cases(seed + 31)):
             q = arrays(case, seed + 131 + k)[0]
-            calls.append((describe(case), name, (q, case[7], case[8], case[9])))
+            calls.append((describe_input(case), name, (q, case[7], case[8], case[9])))
     elif grade_id == "a3-col2im-tests":
         for k, case in enumerate(cases(seed + 32)):
             n_b, h_out, w_out, _ = out_shape(case)
             rng = np.random.default_rng(seed + 132 + k)
             cols = rng.normal(size=(n_b * h_out * w_out, case[7][0] * case[7][1] * case[4]))
             shape = (case[1], case[2], case[3], case[4])
-            calls.append((describe(case), name, (cols.astype(case[10]), shape, case[7],
+            calls.append((describe_input(case), name, (cols.astype(case[10]), shape, case[7],
                                                  case[8], case[9])))
     elif grade_id == "a3-adjoint-tests":
         test_seed = int(seed % 1000) + 1
