@@ -89,6 +89,10 @@ def test_references_agree_with_torch_and_the_model(model):
             want = (qt.grad.numpy().transpose(0, 2, 3, 1), Wt.grad.numpy().transpose(2, 3, 1, 0),
                     bt.grad.numpy())
             assert np.allclose(checks.conv_ref(q, W, b, s, pads, g), want_z), case[0]
+            # Q1 (a): PyTorch's filters (ch_out, ch_in // g, f_h, f_w) by transpose(2, 3, 1, 0)
+            W_torch = Wt.detach().numpy()
+            assert np.allclose(model["conv_nhwc"](q, W_torch.transpose(2, 3, 1, 0), b, s, pads, g),
+                               want_z), case[0]
             assert np.allclose(model["conv_nhwc"](q, W, b, s, pads, g), want_z), case[0]
             for ref, mod, w in zip(checks.backward_ref(dz, q, W, s, pads, g),
                                    model["conv_nhwc_backward"](dz, q, W, s, pads, g), want,
@@ -133,6 +137,7 @@ def test_statement_g1_is_one_product_without_transpose(model):
 def test_q1_rows_three_and_four_are_zero(model):
     text = _markdown("a3-q1")
     assert "Rows 3 and 4" in text and "\\rfloor + 1 = 2" in text
+    assert "W_torch.transpose(2, 3, 1, 0)" in text
     shape, f, s, pads = (1, 5, 4, 1), (2, 2), (2, 1), ((1, -1), (0, 0))
     rng = np.random.default_rng(0)
     Q = model["im2col"](np.zeros(shape), f, s, pads)
@@ -161,13 +166,43 @@ def test_q2_counts_and_the_depthwise_speed(model):
     assert Q.size == 1_179_648 == 9 * q.size and "1\\,179\\,648" in text
     dz = rng.normal(size=(n_b, h, w, ch))
 
-    def best(g):
-        W = rng.normal(size=(3, 3, ch // g, ch))
+    def best(fn, *args, runs=3):
         times = []
-        for _ in range(3):
+        for _ in range(runs):
             t0 = time.perf_counter()
-            model["conv_nhwc_backward"](dz, q, W, (1, 1), pads, g)
+            out = fn(*args)
             times.append(time.perf_counter() - t0)
-        return min(times)
+        return min(times), out
 
-    assert best(1) / best(16) < 16  # "not 16 times faster"
+    W4 = rng.normal(size=(3, 3, ch // 4, ch))
+    t_vec, fast = best(model["conv_nhwc_backward"], dz, q, W4, (1, 1), pads, 4)
+    t_loop, slow = best(_pixel_loops, model["pad_nhwc"], dz, q, W4, (1, 1), pads, 4, runs=1)
+    assert all(np.allclose(x, y) for x, y in zip(fast, slow, strict=True))
+    assert t_loop > t_vec  # "faster than any loop over the pixels"
+    t1 = best(model["conv_nhwc_backward"], dz, q, rng.normal(size=(3, 3, ch, ch)), (1, 1),
+              pads, 1)[0]
+    t16 = best(model["conv_nhwc_backward"], dz, q, rng.normal(size=(3, 3, 1, ch)), (1, 1),
+               pads, 16)[0]
+    assert t1 / t16 < 4 and "not even 4 times faster" in text
+
+
+def _pixel_loops(pad_nhwc, dz, q, W, s, pads, g):
+    """The backward pass as a loop over the pixels, numpy doing each window's taps and
+    channels (Q2's "loop version of this notebook's test")."""
+    f_h, f_w, cg_in, ch_out = W.shape
+    cg_out = ch_out // g
+    q_bar = pad_nhwc(q, pads)
+    dq_bar, dW = np.zeros_like(q_bar), np.zeros_like(W)
+    n_b, h_out, w_out, _ = dz.shape
+    for n in range(n_b):
+        for i in range(h_out):
+            for j in range(w_out):
+                rows, cols = slice(s[0] * i, s[0] * i + f_h), slice(s[1] * j, s[1] * j + f_w)
+                for k in range(g):
+                    ci = slice(k * cg_in, (k + 1) * cg_in)
+                    co = slice(k * cg_out, (k + 1) * cg_out)
+                    d = dz[n, i, j, co]
+                    dW[..., co] += q_bar[n, rows, cols, ci, None] * d
+                    dq_bar[n, rows, cols, ci] += W[..., co] @ d
+    (t, b), (l_, r) = pads
+    return pad_nhwc(dq_bar, ((-t, -b), (-l_, -r))), dW, dz.sum(axis=(0, 1, 2))
