@@ -164,10 +164,23 @@ def check(grade_id, name, label, args, record):
         if g > 1 and W.shape[3] > g and close(got, conv_ref(q, W, b, s, pads, g, True)):
             raise Verdict("conv_nhwc puts output channel nu in group nu % g; the groups are "
                           f"blocks: channel nu is in group nu // (ch_out // g) {where}")
+        if b is not None and g > 1 and _bias_permuted(got, conv_ref(q, W, None, s, pads, g), b):
+            raise Verdict("conv_nhwc adds the bias in the wrong channel order: b[nu] belongs to "
+                          f"output channel nu of z {where}")
         raise Verdict(f"conv_nhwc gives wrong values (relative error {rel(got, want):.1e}) "
                       f"{where}")
     else:
         _check_backward(got, where, *args)
+
+
+def _bias_permuted(got, z_no_bias, b):
+    """Is got z without bias plus the entries of b in another channel order?"""
+    d = got.astype(np.float64) - z_no_bias
+    per_channel = d.reshape(-1, d.shape[-1])
+    found = per_channel[0]
+    return (close(d, np.broadcast_to(found, d.shape), 1e-4)
+            and close(np.sort(found), np.sort(b.astype(np.float64)), 1e-4)
+            and not close(found, b.astype(np.float64), 1e-4))
 
 
 def _check_adjoint(got, where, label, args):

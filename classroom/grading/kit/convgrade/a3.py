@@ -145,8 +145,10 @@ def plan(grade_id, seed):
     elif grade_id == "a3-fwd-tests":
         for k, case in enumerate(cases(seed + 33)):
             q, W, b, _ = arrays(case, seed + 133 + k)
-            calls.append((describe(case), name, (q, W, None if k == 1 else b, case[8], case[9],
-                                                 case[6])))
+            label = describe(case)
+            if case[10] != np.float64:  # z has q's dtype; a float64 b must be cast to it
+                b, label = b.astype(np.float64), label[:-1] + ", b float64)"
+            calls.append((label, name, (q, W, None if k == 1 else b, case[8], case[9], case[6])))
     else:
         for k, case in enumerate(cases(seed + 34)):
             q, W, _, dz = arrays(case, seed + 134 + k)
