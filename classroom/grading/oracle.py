@@ -124,38 +124,60 @@ class Oracle:
         return (np.sum(g * u, axis=0) @ B).reshape(W.shape)
 
     # assignment 3, adjoint_test: a gather from secret positions and its scatter
-    def _index(self, run, shape, f, s):
-        key = (run, shape, f, s)
+    def _index(self, run, shape, f, s, pads):
+        key = (run, shape, f, s, pads)
         if key not in self.index:
-            n_b, ch_in, H, W_ = shape
-            if min(shape) < 1 or not 1 <= f <= min(H, W_) or s < 1:
-                raise Refused("im2col was given a shape, f or s that is not a layer's")
-            rows = n_b * ((H - f) // s + 1) * ((W_ - f) // s + 1)
-            if n_b * ch_in * H * W_ > MAX_MATRIX:  # the scatter's answer has this size
+            rows, cols = _a3_size(shape, f, s, pads)
+            self.cached += rows * cols
+            if rows * cols > MAX_MATRIX or self.cached > MAX_CACHED:
                 raise Refused("the shape given to im2col is far larger than the part asks")
-            self.cached += rows * ch_in * f * f
-            if rows * ch_in * f * f > MAX_MATRIX or self.cached > MAX_CACHED:
-                raise Refused("the shape given to im2col is far larger than the part asks")
-            rng = self.rng("gather", run, f, s, *shape)
-            self.index[key] = rng.integers(0, int(np.prod(shape)), size=(rows, ch_in * f * f))
+            sides = (p + 10**4 for p in (*pads[0], *pads[1]))  # (seed words are >= 0)
+            rng = self.rng("gather", run, *f, *s, *sides, *shape)
+            self.index[key] = rng.integers(0, int(np.prod(shape)), size=(rows, cols))
         return self.index[key]
 
-    def a3_call(self, kind, run, a):
-        f, s = _int(a["f"]), _int(a["s"])
-        if kind == "gather":
+    # assignment 3, the layer's part: the true window matrix (NHWC) and its adjoint
+    def _windows(self, shape, f, s, pads):
+        key = ("windows", shape, f, s, pads)
+        if key not in self.index:
+            rows, cols = _a3_size(shape, f, s, pads)
+            self.cached += rows * cols
+            if rows * cols > MAX_MATRIX or self.cached > MAX_CACHED:
+                raise Refused("the shape given to im2col is far larger than the part asks")
+            self.index[key] = a3_window_index(shape, f, s, pads)
+        return self.index[key]
+
+    def a3_call(self, kind, a):
+        f, s, pads = _pair(a["f"]), _pair(a["s"]), _pads(a["pads"])
+        if kind in ("gather", "im2col"):
             x = _num(a["x"], 4)
-            return x.reshape(-1)[self._index(run, x.shape, f, s)]
+            shape = tuple(int(n) for n in x.shape)
+            if kind == "gather":
+                return x.reshape(-1)[self._index(_run(a), shape, f, s, pads)]
+            index = self._windows(shape, f, s, pads)
+            return np.where(index >= 0, x.reshape(-1)[np.maximum(index, 0)], 0).astype(x.dtype)
         shape = _shape(a["shape"], 4)
-        index = self._index(run, shape, f, s)
         cols = _num(a["cols"], None)
+        size = int(np.prod(shape))
+        if kind == "col2im":
+            index = self._windows(shape, f, s, pads)
+            if cols.shape != index.shape:
+                raise Refused(f"col2im was given an array of shape {cols.shape}; im2col "
+                              f"gives {index.shape}")
+            keep = index >= 0
+            out = np.bincount(index[keep], weights=cols[keep].astype(np.float64),
+                              minlength=size)
+            return out.astype(cols.dtype).reshape(shape)
+        run = _run(a)
+        index = self._index(run, shape, f, s, pads)
         if cols.size != index.size:
             raise Refused(f"col2im was given {cols.size} numbers, im2col gives {index.size}")
         if self.a3_variants[run] == "assigning":
-            out = np.zeros(int(np.prod(shape)), dtype=cols.dtype)
+            out = np.zeros(size, dtype=cols.dtype)
             out[index.reshape(-1)] = cols.reshape(-1)
             return out.reshape(shape)
         out = np.bincount(index.reshape(-1), weights=cols.reshape(-1).astype(np.float64),
-                          minlength=int(np.prod(shape)))
+                          minlength=size)
         return out.astype(cols.dtype).reshape(shape)
 
     def answer(self, a) -> np.ndarray:
@@ -174,8 +196,8 @@ class Oracle:
             return np.array(float(np.sum(c * x ** 3)))
         if kind in ("fwd", "dq", "dW", "db"):
             return self.a2_call(kind, _run(a), a)
-        if kind in ("gather", "scatter"):
-            return self.a3_call(kind, _run(a), a)
+        if kind in ("gather", "scatter", "im2col", "col2im"):
+            return self.a3_call(kind, a)
         raise Refused("unknown request")
 
 
@@ -184,6 +206,54 @@ def _run(a):
     if not 0 <= run < max(A2_RUNS, A3_RUNS):
         raise Refused("no such run")
     return run
+
+
+def _pair(v):
+    v = np.asarray(v)
+    if v.shape != (2,) or v.dtype.kind not in "iu" or np.any(v < 1) or np.any(v > 10**4):
+        raise Refused("expected a pair of positive integers")
+    return (int(v[0]), int(v[1]))
+
+
+def _pads(v):
+    v = np.asarray(v)
+    if v.shape != (2, 2) or v.dtype.kind not in "iu" or np.any(np.abs(v) > 10**4):
+        raise Refused("expected pads ((top, bottom), (left, right))")
+    return ((int(v[0, 0]), int(v[0, 1])), (int(v[1, 0]), int(v[1, 1])))
+
+
+def _a3_size(shape, f, s, pads):
+    """(rows, columns) of the NHWC window matrix of an input of `shape`, or Refused."""
+    n_b, h_in, w_in, ch = shape
+    (t, b), (l_, r) = pads
+    h_bar, w_bar = h_in + t + b, w_in + l_ + r
+    if min(shape) < 1 or min(h_in - max(-t, 0) - max(-b, 0),
+                             w_in - max(-l_, 0) - max(-r, 0)) < 1:
+        raise Refused("im2col was given pads that crop the whole input")
+    if not (1 <= f[0] <= h_bar and 1 <= f[1] <= w_bar):
+        raise Refused("im2col was given a filter larger than the padded input")
+    if n_b * h_in * w_in * ch > MAX_MATRIX:  # the scatter's answer has this size
+        raise Refused("the shape given to im2col is far larger than the part asks")
+    return (n_b * ((h_bar - f[0]) // s[0] + 1) * ((w_bar - f[1]) // s[1] + 1),
+            f[0] * f[1] * ch)
+
+
+def a3_window_index(shape, f, s, pads):
+    """Flat index into q (NHWC) of every entry of the window matrix, rows (n, i, j), columns
+    (a, b, mu); -1 where it falls on padding (checks.a3.window_index, without loops)."""
+    n_b, h_in, w_in, ch = shape
+    (t, b), (l_, r) = pads
+    h_out = (h_in + t + b - f[0]) // s[0] + 1
+    w_out = (w_in + l_ + r - f[1]) // s[1] + 1
+    x = (s[0] * np.arange(h_out)[:, None] + np.arange(f[0])[None, :] - t)  # (i, a)
+    y = (s[1] * np.arange(w_out)[:, None] + np.arange(f[1])[None, :] - l_)  # (j, b)
+    n = np.arange(n_b)[:, None, None, None, None, None]
+    X = x[None, :, None, :, None, None]
+    Y = y[None, None, :, None, :, None]
+    mu = np.arange(ch)[None, None, None, None, None, :]
+    index = ((n * h_in + X) * w_in + Y) * ch + mu
+    inside = (X >= 0) & (X < h_in) & (Y >= 0) & (Y < w_in)
+    return np.where(inside, index, -1).reshape(n_b * h_out * w_out, f[0] * f[1] * ch)
 
 
 def _int(v):

@@ -151,8 +151,45 @@ MISTAKES = {
     ),
     "assign-instead-of-add": (
         "a3_vectorized",
-        [("s * (wo - 1) + 1 : s] += c6[..., a, b]", "s * (wo - 1) + 1 : s] = c6[..., a, b]")],
-        {"a3-col2im-tests", "a3-back-tests"},  # the backward pass uses the student's col2im
+        [("dq_bar[:, rows, columns] += c6[:, :, :, a, b]",
+          "dq_bar[:, rows, columns] = c6[:, :, :, a, b]")],
+        {"a3-col2im-tests"},  # the layer's hidden cases run on trusted im2col/col2im
+    ),
+    "nchw-window-columns": (
+        "a3_vectorized",
+        [("return view.transpose(0, 1, 2, 4, 5, 3).reshape(",
+          "return view.transpose(0, 1, 2, 3, 4, 5).reshape(")],
+        {"a3-im2col-tests"},
+    ),
+    "adjoint-of-the-wrong-array": (
+        "a3_vectorized",
+        [("rhs = np.sum(x * col2im(y, shape, f, s, pads))",
+          "rhs = np.sum(x * col2im(cols, shape, f, s, pads))")],
+        {"a3-adjoint-tests"},
+    ),
+    "interleaved-groups-and-averaged-db": (
+        "a3_vectorized",
+        [("Wg = W.reshape(K, g, cg_out).transpose(1, 0, 2)        # (g, K, cg_out): group k's",
+          "Wg = W.reshape(K, cg_out, g).transpose(2, 0, 1)        # (g, K, cg_out): group k's"),
+         ("db = dZ.sum(axis=0).reshape(ch_out)", "db = dZ.mean(axis=0).reshape(ch_out)")],
+        {"a3-fwd-tests", "a3-back-tests"},
+    ),
+    "a3-helpers-of-their-own": (  # correct, with helper functions of the student's own
+        "a3_vectorized",
+        [("def im2col(q, f, s, pads):",
+          "def my_pad(x, pads):\n    return pad_nhwc(x, pads)\n\n\ndef im2col(q, f, s, pads):"),
+         ("    q_bar = pad_nhwc(q, pads)\n", "    q_bar = my_pad(q, pads)\n"),
+         ("def conv_nhwc_backward(dz, q, W, s, pads, g):",
+          "def group_matrices(Q, W, g):\n"
+          "    f_h, f_w, cg_in, ch_out = W.shape\n"
+          "    K, P = f_h * f_w * cg_in, Q.shape[0]\n"
+          "    return (Q.reshape(P, f_h * f_w, g, cg_in).transpose(2, 0, 1, 3).reshape(g, P, K),\n"
+          "            W.reshape(K, g, ch_out // g).transpose(1, 0, 2))\n\n\n"
+          "def conv_nhwc_backward(dz, q, W, s, pads, g):"),
+         ("    Qg = Q.reshape(P, f_h * f_w, g, cg_in).transpose(2, 0, 1, 3).reshape(g, P, K)\n"
+          "    Wg = W.reshape(K, g, cg_out).transpose(1, 0, 2)\n    dZ =",
+          "    Qg, Wg = group_matrices(Q, W, g)\n    dZ =")],
+        set(),
     ),
     "a5-bias-off-added-rows": (
         "a5_network",
