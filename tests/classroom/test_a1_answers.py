@@ -285,3 +285,137 @@ def test_call_records_errors_with_the_case():
         raise ValueError("boom")
     record = call(broken, (np.zeros(2),))
     assert record["error"].startswith("ValueError: boom")
+
+
+# --- the public tests catch the common mistakes, and so do the hidden checks -------------
+
+SWV_IM2COL = (  # a loop-free im2col whose reshape can be a view of q_bar
+    "    n_b, ch_in, H, W_ = q_bar.shape\n",
+    "    n_b, ch_in, H, W_ = q_bar.shape\n"
+    "    (f_h, f_w), (s_h, s_w), (d_h, d_w) = f, s, d\n"
+    "    win = np.lib.stride_tricks.sliding_window_view(\n"
+    "        q_bar, (d_h * (f_h - 1) + 1, d_w * (f_w - 1) + 1), axis=(2, 3))\n"
+    "    win = win[:, :, ::s_h, ::s_w, ::d_h, ::d_w]  # (n, mu, i, j, a, c)\n"
+    "    return win.transpose(0, 2, 3, 1, 4, 5).reshape(-1, ch_in * f_h * f_w)\n")
+PAD_OR_CROP_ONCE = (  # crops when any pad is negative, and then forgets the positive ones
+    "    q_bar = np.pad(q, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)),\n"
+    "                       (max(left, 0), max(right, 0))))\n"
+    "    H, W_ = q_bar.shape[2:]\n"
+    "    q_bar = q_bar[:, :, max(-top, 0):H - max(-bottom, 0), "
+    "max(-left, 0):W_ - max(-right, 0)]\n"
+    "    (s_h, s_w), (d_h, d_w) = s, d\n",
+    "    if min(top, bottom, left, right) < 0:\n"
+    "        H, W_ = q.shape[2:]\n"
+    "        q_bar = q[:, :, max(-top, 0):H - max(-bottom, 0), "
+    "max(-left, 0):W_ - max(-right, 0)]\n"
+    "    else:\n"
+    "        q_bar = np.pad(q, ((0, 0), (0, 0), (top, bottom), (left, right)))\n"
+    "    (s_h, s_w), (d_h, d_w) = s, d\n")
+Z_IN_Q_DTYPE = ("z = np.zeros((n_b, ch_out, ho, wo), dtype=dtype)",
+                "z = np.zeros((n_b, ch_out, ho, wo), dtype=q.dtype)")
+IM2COL_TRANSPOSED = ("return cols.reshape(n_b * ho * wo, ch_in * f_h * f_w)",
+                     "return cols.reshape(n_b * ho * wo, ch_in * f_h * f_w).T")
+NO_DILATION = ("d_ * (f_ - 1) + 1 - n_in", "f_ - n_in")
+SPLIT_REVERSED = ("before = -(-p // 2)  # ceil, also for negative p", "before = p // 2")
+
+NEW_MISTAKES = {  # {part: a phrase of its hidden message}, and the public cell's phrase
+    "im2col transposed": ([IM2COL_TRANSPOSED],
+                          {"a1-im2col-tests": "rows and columns swapped",
+                           "a1-vec-tests": "conv_forward_vectorized raised"},
+                          "a1-im2col-tests", "rows and columns swapped"),
+    "im2col as a view": ([SWV_IM2COL], {"a1-im2col-tests": "shares memory with q_bar"},
+                         "a1-im2col-tests", "not a view that shares memory"),
+    "z in q's dtype": ([Z_IN_Q_DTYPE], {"a1-loops-tests": "not q.dtype"},
+                       "a1-loops-tests", "not q.dtype"),
+    "pad or crop decided once": ([PAD_OR_CROP_ONCE],
+                                 {"a1-loops-tests": "decide pad or crop for each side"},
+                                 "a1-loops-tests", "decide pad or crop for each side"),
+    "wrong totals and a wrong split": ([NO_DILATION, SPLIT_REVERSED],
+                                       {"a1-size-tests": "leaves the dilation out",
+                                        "a1-split-tests": "the wrong way round"},
+                                       "a1-split-tests", "the extra pixel of an odd p goes"),
+}
+
+
+def _public_message(grade_id, replacements):
+    """The AssertionError message of one public test cell on a changed model solution."""
+    ns = _solution(replacements)
+    cell = next(c for c in _cells() if c["metadata"]["nbgrader"]["grade_id"] == grade_id)
+    try:
+        exec(_source(cell), ns)
+    except AssertionError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("mistake", sorted(NEW_MISTAKES))
+def test_public_and_hidden_tests_catch_the_reviewers_mistakes(mistake):
+    replacements, broken, public_cell, phrase = NEW_MISTAKES[mistake]
+    text = "".join(_source(c) for c in _cells())
+    for old, _ in replacements:
+        assert text.count(old) == 1, old
+    message = _public_message(public_cell, replacements)
+    assert message and phrase in message, message
+    ns = _solution(replacements)
+    for grade_id in kit.PARTS:
+        message = _grade(ns, grade_id)
+        if grade_id in broken:
+            assert message and broken[grade_id] in message, (grade_id, message)
+        else:
+            assert message is None, (grade_id, message)
+
+
+def test_split_cell_says_why_it_cannot_check_even_totals():
+    message = _public_message("a1-split-tests", [(
+        "    pads = []\n", "    return ((0, 0), (0, 0))\n    pads = []\n")])
+    assert "the split could not be checked" in message and "fix the totals first" in message
+
+
+def test_hidden_cases_mix_signs_and_dtypes():
+    cases = kit.cases(0)
+    mixed = [c for c in cases if min(sum(c[8], ())) < 0 < max(sum(c[8], ()))]
+    assert len(mixed) >= 2
+    assert any(kit.dtypes(c) == (np.float32, np.float64) for c in cases)
+    assert cases[-1][0] == "float32 inputs"  # the stand-in guard's last case
+
+
+def test_helper_in_part_3_serves_part_5():
+    """The intro: a helper defined in an earlier solution cell stays defined for part 5."""
+    helper = ("def conv_forward_loops(q, W, b, s, d, pads):",
+              "def pad_or_crop(q, pads):\n"
+              "    (t, bo), (l, r) = pads\n"
+              "    q = np.pad(q, ((0, 0), (0, 0), (max(t, 0), max(bo, 0)), "
+              "(max(l, 0), max(r, 0))))\n"
+              "    return q[:, :, max(-t, 0):q.shape[2] - max(-bo, 0), "
+              "max(-l, 0):q.shape[3] - max(-r, 0)]\n\n\n"
+              "def conv_forward_loops(q, W, b, s, d, pads):")
+    use = ("    (top, bottom), (left, right) = pads\n"
+           "    q_bar = np.pad(q, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)),\n"
+           "                       (max(left, 0), max(right, 0))))\n"
+           "    H, W_ = q_bar.shape[2:]\n"
+           "    q_bar = q_bar[:, :, max(-top, 0):H - max(-bottom, 0), "
+           "max(-left, 0):W_ - max(-right, 0)]\n"
+           "    ho = (q_bar.shape[2] - d[0]",
+           "    q_bar = pad_or_crop(q, pads)\n    ho = (q_bar.shape[2] - d[0]")
+    text = "".join(_source(c) for c in _cells())
+    assert text.count(helper[0]) == 1 and text.count(use[0]) == 1
+    ns = _solution([helper, use])
+    for grade_id in kit.PARTS:
+        assert _grade(ns, grade_id) is None, grade_id
+
+
+def test_book_filter_recipe_scrambles_pytorch_layout(model):
+    """Part 5's reminder: chapter 6's F = W.transpose(0, 2, 3, 1).reshape(K, ch_out) is for
+    the notes' (ch_in, ch_out, f, f); on (ch_out, ch_in, f_h, f_w) it gives a wrong z, and the
+    window matrix here is the transpose of the book's U."""
+    rng = np.random.default_rng(1)
+    q_bar = rng.normal(size=(2, 3, 5, 6))
+    W = rng.normal(size=(4, 3, 2, 3))
+    Q = model["im2col"](q_bar, (2, 3), (1, 1), (1, 1))
+    K = 3 * 2 * 3
+    assert Q.shape == (2 * 4 * 4, K)  # M x K: one row per output pixel
+    right = Q @ W.reshape(4, K).T
+    book = Q @ W.transpose(0, 2, 3, 1).reshape(K, 4)
+    assert not np.allclose(right, book)
+    z = model["conv_forward_vectorized"](q_bar, W, None, (1, 1), (1, 1), ((0, 0), (0, 0)))
+    assert np.allclose(right.reshape(2, 4, 4, 4).transpose(0, 3, 1, 2), z)

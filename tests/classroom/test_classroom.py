@@ -82,8 +82,34 @@ MISTAKES = {
          ("def conv_forward_vectorized(q, W, b, s, d, pads):",
           "def as_matrix(W):\n    return W.reshape(W.shape[0], -1).T\n\n\n"
           "def conv_forward_vectorized(q, W, b, s, d, pads):"),
-         ("z = Q @ W.reshape(ch_out, ch_in * f_h * f_w).T", "z = Q @ as_matrix(W)")],
+         ("z = Q @ W.reshape(ch_out, ch_in * f_h * f_w).T", "z = Q @ as_matrix(W)"),
+         # a helper defined in part 3's cell, used by part 5 (the intro says it may)
+         ("def conv_forward_loops(q, W, b, s, d, pads):",
+          "def pad_or_crop(q, pads):\n    (t, bo), (l, r) = pads\n"
+          "    q = np.pad(q, ((0, 0), (0, 0), (max(t, 0), max(bo, 0)), (max(l, 0), max(r, 0))))\n"
+          "    return q[:, :, max(-t, 0):q.shape[2] - max(-bo, 0), "
+          "max(-l, 0):q.shape[3] - max(-r, 0)]\n\n\n"
+          "def conv_forward_loops(q, W, b, s, d, pads):"),
+         ("    (top, bottom), (left, right) = pads\n"
+          "    q_bar = np.pad(q, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)),\n"
+          "                       (max(left, 0), max(right, 0))))\n"
+          "    H, W_ = q_bar.shape[2:]\n"
+          "    q_bar = q_bar[:, :, max(-top, 0):H - max(-bottom, 0), "
+          "max(-left, 0):W_ - max(-right, 0)]\n"
+          "    ho = (q_bar.shape[2] - d[0]",
+          "    q_bar = pad_or_crop(q, pads)\n    ho = (q_bar.shape[2] - d[0]")],
         set(),
+    ),
+    "im2col-sliding-view": (  # right values, but a view of q_bar where the reshape needs no copy
+        "a1_forward",
+        [("    n_b, ch_in, H, W_ = q_bar.shape\n",
+          "    n_b, ch_in, H, W_ = q_bar.shape\n"
+          "    (f_h, f_w), (s_h, s_w), (d_h, d_w) = f, s, d\n"
+          "    win = np.lib.stride_tricks.sliding_window_view(\n"
+          "        q_bar, (d_h * (f_h - 1) + 1, d_w * (f_w - 1) + 1), axis=(2, 3))\n"
+          "    win = win[:, :, ::s_h, ::s_w, ::d_h, ::d_w]\n"
+          "    return win.transpose(0, 2, 3, 1, 4, 5).reshape(-1, ch_in * f_h * f_w)\n")],
+        {"a1-im2col-tests"},  # part 5 on it keeps its points (its values are right)
     ),
     "calls-convlib": (  # under an alias imported at the top, and through the module
         "a1_forward",

@@ -1,7 +1,7 @@
 """Assignment 1, trusted side: the references and the messages of each part.
 
 The layer has rectangular filters, a stride and a dilation per axis: W (ch_out, ch_in, f_h,
-f_w), window (i, j) reads q_bar[s_h i + d_h a, s_w j + d_w b] for tap (a, b). References are
+f_w), window (i, j) reads q_bar[s_h i + d_h a, s_w j + d_w c] for tap (a, c). References are
 written here from that definition (loops over the taps, numpy only); tests/classroom/
 test_a1_answers.py checks them against torch.nn.functional.conv2d.
 """
@@ -43,7 +43,7 @@ def out_size(padded, f, s, d):
 
 
 def windows(q_bar, f, s, d):
-    """(n, i, j, mu, a, b): the window matrix before its reshape (loops over the taps)."""
+    """(n, i, j, mu, a, c): the window matrix before its reshape (loops over the taps)."""
     n_b, ch_in = q_bar.shape[:2]
     ho, wo = out_size(q_bar.shape[2:], f, s, d)
     out = np.zeros((n_b, ho, wo, ch_in) + tuple(f), dtype=q_bar.dtype)
@@ -112,15 +112,23 @@ def check(grade_id, name, label, args, record):
     elif grade_id == "a1-im2col-tests":
         q_bar, f, s, d = args
         want = im2col(q_bar, f, s, d)
+        if (isinstance(got, np.ndarray) and got.ndim == 2 and got.T.shape == want.shape
+                and close(got.T, want) and not close(got, want)):
+            raise Verdict(f"im2col returns the window matrix with rows and columns swapped "
+                          f"{label}: here it is M x K, one row per output pixel (n, i, j), "
+                          "the transpose of the book's U")
         if not expect_array("im2col", got, want, label):
             if np.array_equal(np.sort(got, axis=None), np.sort(want, axis=None)):
                 raise Verdict(f"im2col holds the right values in the wrong order {label}: "
-                              "rows are (n, i, j), columns (mu, a, b)")
+                              "rows are (n, i, j), columns (mu, a, c)")
             if max(d) > 1 and any(close(got, _windows_with(q_bar, f, s, d, other))
                                   for other in ((1, 1), (1, d[1]), (d[0], 1))):
-                raise Verdict(f"im2col ignores the dilation: tap (a, b) of window (i, j) "
-                              f"reads q_bar[s_h i + d_h a, s_w j + d_w b] {label}")
+                raise Verdict(f"im2col ignores the dilation: tap (a, c) of window (i, j) "
+                              f"reads q_bar[s_h i + d_h a, s_w j + d_w c] {label}")
             raise Verdict(f"im2col reads the wrong pixels {label}")
+        if record.get("view"):
+            raise Verdict(f"im2col returns a view that shares memory with q_bar {label}: it "
+                          "must return a new array (copy it)")
     else:
         _check_forward(name, label, args, got, record)
 
@@ -169,6 +177,16 @@ def _check_forward(name, label, args, got, record):
     want = forward(q, W, b, s, d, pads)
     if label.startswith(FIRST_CASE):
         _STAND_INS.update(used=0, informative=0)
+    flat_pads = [p for side in pads for p in side]
+    mixed = min(flat_pads) < 0 < max(flat_pads)
+    if isinstance(got, np.ndarray) and got.shape != want.shape and mixed:
+        raise Verdict(f"{name} returned shape {got.shape} {label}; the shape should be "
+                      f"{want.shape}: these pads crop some sides and pad others, so decide pad "
+                      "or crop for each side on its own")
+    if isinstance(got, np.ndarray) and got.shape == want.shape and got.dtype != want.dtype:
+        raise Verdict(f"{name} returned dtype {got.dtype} {label}; z has the dtype numpy "
+                      f"gives the inputs together, np.result_type(q, W, b): {want.dtype}, "
+                      "not q.dtype")
     if expect_array(name, got, want, label):
         _STAND_INS["informative"] += 1
         return
@@ -193,7 +211,14 @@ def _check_forward(name, label, args, got, record):
                       f"((top, bottom), (left, right)) {label}")
     if max(d) > 1 and s != d and close(got, forward(q, W, b, d, s, pads)):
         raise Verdict(f"{name} swaps the stride and the dilation: window (i, j) reads "
-                      f"q_bar[s_h i + d_h a, s_w j + d_w b] {label}")
+                      f"q_bar[s_h i + d_h a, s_w j + d_w c] {label}")
+    if q.dtype != W.dtype and close(got, want, 1e-4):
+        raise Verdict(f"{name} computes in {q.dtype} although W is {W.dtype}: numpy's "
+                      f"promotion of the inputs keeps float64 precision {label}")
+    if mixed:
+        raise Verdict(f"{name} gives wrong values (relative error {rel(got, want):.1e}) "
+                      f"{label}; these pads crop some sides and pad others: decide pad or "
+                      "crop for each side on its own")
     raise Verdict(f"{name} gives wrong values (relative error {rel(got, want):.1e}) {label}")
 
 

@@ -7,11 +7,13 @@ and its padding (the input size follows), so no padding rule is written here.
 
 The layer: q (n_b, ch_in, h_in, w_in), W (ch_out, ch_in, f_h, f_w), b (ch_out,) or None,
 stride s = (s_h, s_w), dilation d = (d_h, d_w); window (i, j) reads
-q_bar[s_h i + d_h a, s_w j + d_w b] for filter tap (a, b).
+q_bar[s_h i + d_h a, s_w j + d_w c] for filter tap (a, c).
 
 Each part is graded on its own: the forward passes take the padding as data (not from part
 1), and while the vectorized pass runs, the student's `im2col` is wrapped so that the trusted
-side can also accept a right product of a window matrix that part 4 got wrong.
+side can also accept a right product of a window matrix that part 4 got wrong. While im2col
+itself is graded, the kernel also notes whether its result shares memory with its input (a
+view, not a new array): a property of the student's value, not an answer.
 """
 
 from __future__ import annotations
@@ -51,11 +53,18 @@ FIXED = [
      (0, 0), False),
     ("dilation larger than the stride (gaps between taps)", 1, 2, 3, (2, 3), (1, 2),
      (3, 2), (3, 2), ((0, 1), (1, 0)), (0, 0), True),
+    ("rows cropped, columns padded (pads of both signs)", 1, 2, 2, (2, 2), (1, 2), (1, 1),
+     (3, 3), ((-1, 0), (1, 1)), (0, 0), True),
+    ("rows padded, columns cropped (pads of both signs)", 2, 1, 2, (3, 2), (2, 1), (2, 1),
+     (2, 3), ((1, 2), (-1, -1)), (0, 0), False),
+    ("one window covering the whole padded image", 1, 2, 2, (3, 2), (1, 1), (1, 1), (1, 1),
+     ((1, 0), (0, 1)), (0, 0), True),
 ]
 
 
 def cases(seed, n_random=4):
-    """(label, n_b, ch_in, ch_out, f, s, d, h_out, pads, extra, dtype, bias?) of a part."""
+    """(label, n_b, ch_in, ch_out, f, s, d, h_out, pads, extra, dtype, bias?) of a part;
+    dtype is one numpy type, or a pair (type of q, type of W and b)."""
     out = [c[:10] + (np.float64, c[10]) for c in FIXED]
     rng = np.random.default_rng(seed)
     for k in range(n_random):
@@ -73,6 +82,8 @@ def cases(seed, n_random=4):
         n_b, ch_in, ch_out = (int(n) for n in rng.integers(1, 4, 3))
         out.append((f"random layer {k + 1}", n_b, ch_in, ch_out, f, s, d, h_out, pads, extra,
                     np.float64, bool(rng.integers(0, 4))))
+    out.append(("float32 q, float64 W and b", 1, 2, 2, (2, 3), (1, 2), (2, 1), (3, 2),
+                ((1, 0), (0, 1)), (0, 1), (np.float32, np.float64), True))
     out.append(("float32 inputs", 2, 2, 3, (3, 2), (2, 1), (1, 2), (3, 4), ((1, 1), (2, 1)),
                 (1, 0), np.float32, True))
     return out
@@ -86,12 +97,20 @@ def sizes(case):
     return tuple(P - sum(p) for P, p in zip(padded, pads, strict=True)), padded
 
 
+def dtypes(case):
+    """(dtype of q, dtype of W and b) of a case."""
+    dtype = case[10]
+    return tuple(dtype) if isinstance(dtype, tuple) else (dtype, dtype)
+
+
 def describe(case):
     label, n_b, ch_in, ch_out, f, s, d, h_out, pads, extra, dtype, bias = case
     (h_in, w_in), _ = sizes(case)
+    dq, dw = (np.dtype(t).name for t in dtypes(case))
+    kinds = dq if dq == dw else f"q {dq}, W and b {dw}"
     return (f"(case '{label}': q of shape ({n_b}, {ch_in}, {h_in}, {w_in}), W of shape "
             f"({ch_out}, {ch_in}, {f[0]}, {f[1]}), s={s}, d={d}, pads={pads}, "
-            f"{'b given' if bias else 'b=None'}, {np.dtype(dtype).name})")
+            f"{'b given' if bias else 'b=None'}, {kinds})")
 
 
 def arrays(case, seed):
@@ -99,9 +118,10 @@ def arrays(case, seed):
     label, n_b, ch_in, ch_out, f, s, d, h_out, pads, extra, dtype, bias = case
     (h_in, w_in), _ = sizes(case)
     rng = np.random.default_rng(seed)
-    q = rng.normal(size=(n_b, ch_in, h_in, w_in)).astype(dtype)
-    W = rng.normal(size=(ch_out, ch_in) + f).astype(dtype)
-    b = rng.normal(size=ch_out).astype(dtype) if bias else None
+    dq, dw = dtypes(case)
+    q = rng.normal(size=(n_b, ch_in, h_in, w_in)).astype(dq)
+    W = rng.normal(size=(ch_out, ch_in) + f).astype(dw)
+    b = rng.normal(size=ch_out).astype(dw) if bias else None
     return q, W, b
 
 
@@ -145,7 +165,7 @@ def plan(grade_id, seed):
         for k, case in enumerate(cases(seed + 5)):
             _, padded = sizes(case)
             rng = np.random.default_rng(seed + 50 + k)
-            q_bar = rng.normal(size=case[1:3] + padded).astype(case[10])
+            q_bar = rng.normal(size=case[1:3] + padded).astype(dtypes(case)[0])
             calls.append((f"(case '{case[0]}': q_bar of shape {q_bar.shape}, f={case[4]}, "
                           f"s={case[5]}, d={case[6]})", name, (q_bar,) + case[4:7]))
     else:  # the forward passes, loops and vectorized
@@ -170,8 +190,20 @@ def _recording(fn, log):
     return im2col
 
 
+def _noting_views(fn, views):
+    """`fn` (the student's im2col), whether its result shares memory with q_bar noted."""
+    def im2col(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        q_bar = args[0] if args else kwargs.get("q_bar")
+        views.append(isinstance(out, np.ndarray) and isinstance(q_bar, np.ndarray)
+                     and bool(np.may_share_memory(out, q_bar)))
+        return out
+    return im2col
+
+
 def run(grade_id, namespace, seed):
     records = []
+    views = []
     loops = namespace.get("conv_forward_loops")
     windows = namespace.get("im2col")
     log = []
@@ -183,8 +215,14 @@ def run(grade_id, namespace, seed):
     try:
         for label, name, args in plan(grade_id, seed):
             log.clear()
-            record = call(function(namespace, name), args)
+            views.clear()
+            fn = function(namespace, name)
+            if grade_id == "a1-im2col-tests":
+                fn = _noting_views(fn, views)
+            record = call(fn, args)
             record["case"] = label
+            if views and views[0]:
+                record["view"] = True
             if log and "value" in record:
                 try:  # what the vectorized pass got from the student's im2col, if anything
                     record["windows"] = [encode(np.array(log[0][0])), encode(log[0][1])]
