@@ -128,9 +128,15 @@ def test_q2_backward_padding_claims():
     span, top, bottom, before, after = _backward_sides(cases["padding 6 > d (f - 1) = 2 on "
                                                             "each axis"])
     assert (span, top, bottom, before, after) == (2, 3, 3, -1, -1)
-    crop = cases["cropped rows and columns (p = -2, -5), stride (2, 3), dilation (2, 1)"]
+    crop = cases["stride 1, cropped rows and columns (p = -2, -3), dilation (2, 1)"]
+    assert crop in G["STRIDE_1"] and crop[3] == (1, 1)  # a part 4 case (Q2 asks of part 4)
     span, top, bottom, before, after = _backward_sides(crop)
     assert (span, top, bottom, before, after) == (2, -1, -1, 3, 3)
+    (top, bottom), (left, right) = G["layer_pads"](*crop[1:])
+    assert (top + bottom, left + right) == (-2, -3)  # the label's p
+    span_w = crop[4][1] * (crop[2][3] - 1)
+    back_w = crop[1][3] + span_w - crop[5][1]
+    assert (span_w, left, right, span_w - left, back_w - (span_w - left)) == (2, -1, -2, 3, 4)
     # the sum is 2 d (f - 1) - p, the size the dilated dz needs
     label, q_shape, W_shape, s, d, h_out = crop
     p = s[0] * (h_out[0] - 1) + span + 1 - q_shape[2]
@@ -184,15 +190,34 @@ def test_q3_forward_split_at_stride_1():
 
 
 def test_float32_claim_of_part_6():
+    """Part 6: in float32, x +- h v at h = 1e-4 give a centered difference with a relative
+    error whose median over random directions is 6e-4 to 2e-3 for arrays of 5 to 24 entries
+    (the part's hidden shapes), far above part 7's 1e-6; float64 removes it."""
+    h = 1e-4
+    L = lambda y: float(np.sum(np.asarray(y, np.float64) ** 3))  # noqa: E731
+    medians = []
+    for shape in ((5,), (2, 3), (3, 4), (2, 3, 4)):
+        errors = []
+        for seed in range(200):
+            rng = np.random.default_rng(seed)
+            x = (rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2, size=shape)
+                 ).astype(np.float32)
+            v = rng.standard_normal(shape)
+            v /= np.linalg.norm(v)
+            exact = np.sum(3 * x.astype(np.float64) ** 2 * v + h * h * v ** 3)
+            in32 = (L((x + h * v).astype(np.float32))
+                    - L((x - h * v).astype(np.float32))) / (2 * h)
+            errors.append(abs(in32 - exact) / abs(exact))
+        medians.append(float(np.median(errors)))
+    assert f"{min(medians):.0e}" == "6e-04" and f"{max(medians):.0e}" == "2e-03", medians
+    text = CELLS["a2-num-md"][1]
+    assert "median over random directions $6 \\cdot 10^{-4}$\nto $2 \\cdot 10^{-3}$" in text
+    assert "for arrays of 5 to 24 entries" in text
     x = np.array([[1.0, -2.0, 0.5], [1.5, -0.5, 2.0]], dtype=np.float32)
     for seed in range(3):
         v = np.random.default_rng(seed).standard_normal(x.shape)
         v /= np.linalg.norm(v)
-        h = 1e-4
         exact = np.sum(3 * x.astype(np.float64) ** 2 * v + h * h * v ** 3)
-        L = lambda y: float(np.sum(np.asarray(y, np.float64) ** 3))  # noqa: E731
-        in32 = (L((x + h * v).astype(np.float32)) - L((x - h * v).astype(np.float32))) / (2 * h)
-        assert 1e-4 < abs(in32 - exact) / abs(exact) < 1e-2
         g_v, n_v = G["directional_check"](L, x, 3 * x ** 2, np.random.default_rng(seed), h)
         assert abs(n_v - exact) / abs(exact) < 1e-8
 
@@ -216,3 +241,78 @@ def test_provided_forward_matches_torch():
         want = F.conv2d(F.pad(torch.tensor(q), (lf, r, t, b)), torch.tensor(W), stride=s,
                         dilation=d).numpy()
         assert np.allclose(G["conv_forward"](q, W, None, s, d, h_out), want), label
+
+
+def _mistake(name):
+    """The replacements of a seeded mistake of tests/classroom/test_classroom.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_classroom",
+                                                  Path(__file__).with_name("test_classroom.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MISTAKES[name][1]
+
+
+def test_delegating_to_conv_forward_is_right_but_switched_off():
+    """The loophole parts 3-5 forbid: the provided conv_forward gives dW and dq in one call.
+    The delegating solution is right; the public tests and the hidden runs of parts 3-5 switch
+    conv_forward off (and put it back), so it fails there with the rule named."""
+    g = _solutions(_mistake("a2-delegates-to-conv-forward"))
+    for case in G["PUBLIC_CASES"] + [("float32", (2, 2, 6, 7), (3, 2, 3, 2), (2, 1), (1, 2),
+                                      (3, 4))]:
+        label, q_shape, W_shape, s, d, h_out = case
+        q, W, dz = G["public_case"](case)
+        dq, dW = checks.torch_grads(dz, q, W, s, d)
+        assert np.allclose(g["filter_gradient"](dz, q, W, s, d), dW), label
+        assert np.allclose(g["input_gradient"](dz, q, W, s, d), dq), label
+        if s == (1, 1):
+            assert np.allclose(g["input_gradient_dilated"](dz, q, W, d), dq), label
+    forward = g["conv_forward"]
+    for name in ("filter_gradient", "input_gradient_dilated", "input_gradient"):
+        with pytest.raises(AssertionError, match="conv_forward is switched off in parts 3-5"):
+            g["check_adjoint"](name, G["PUBLIC_CASES"][0])
+        assert g["conv_forward"] is forward  # put back
+    g["alias"] = forward
+    for grade_id in ("a2-dw-tests", "a2-dq1-tests", "a2-dq-tests"):
+        records = kit.run(grade_id, g, 0)
+        assert records and all("conv_forward is switched off in parts 3-5" in r["error"]
+                               for r in records), grade_id
+        assert g["conv_forward"] is forward and g["alias"] is forward
+        assert not any("error" in r for r in kit.run(grade_id, dict(G), 0)), grade_id
+    g["gradient_check"](0)  # part 7 may call it
+
+
+def test_public_tests_catch_a_modified_x_and_a_wrong_layer_of_part_7():
+    inplace = _solutions([("    n_v = (loss(x + h * v) - loss(x - h * v)) / (2 * h)\n",
+                           "    x += h * v  # not put back\n"
+                           "    n_v = (loss(x) - loss(x - 2 * h * v)) / (2 * h)\n")])
+    with pytest.raises(AssertionError, match="modified x .case sum.x.3. at a float64 x"):
+        _run_public("a2-num-tests", inplace)
+    for old, new, what in (
+            ("q = rng.normal(size=(2, 2, 6, 5))", "q = rng.normal(size=(2, 2, 7, 5))",
+             "odd along both axes"),
+            ("q = rng.normal(size=(2, 2, 6, 5))", "q = rng.normal(size=(2, 2, 5, 5))",
+             "h_in != w_in")):
+        g = _solutions([(old, new)])
+        with pytest.raises(AssertionError, match=re.escape(what)):
+            _run_public("a2-check-tests", g)
+
+
+def test_kernel_convlib_has_no_forward_pass():
+    import shutil
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "classroom" / "grading" / "kit"))
+    from grading.kit.build import strip_source
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "convlib"
+        shutil.copytree(ROOT / "convlib", target, ignore=shutil.ignore_patterns("__pycache__"))
+        for path in target.rglob("*.py"):
+            path.write_text(strip_source(path.read_text(), set(checks.CONVLIB)))
+        text = (target / "__init__.py").read_text() + (target / "forward.py").read_text()
+        for name in ("conv_forward", "im2col", "col2im", "conv_backward"):
+            assert f"def {name}(" not in text + (target / "ops.py").read_text(), name
+        for name in ("pad", "rot180", "dilate"):
+            assert name in (target / "__init__.py").read_text(), name

@@ -158,6 +158,32 @@ MISTAKES = {
          ("    return abs(g_v - n_v) / max(1e-8, abs(g_v) + abs(n_v))", "    return 0.0")],
         {"a2-db-tests", "a2-check-tests"},
     ),
+    "a2-delegates-to-conv-forward": (  # right values, by the provided forward pass
+        "a2_backward",
+        [("def filter_gradient(dz, q, W, s, d):",
+          "def via_forward(dz, q, W, s, d):\n"
+          "    dz_hat = np.zeros(dz.shape[:2] + tuple(k * (n - 1) + 1 for k, n in "
+          "zip(s, dz.shape[2:])), dtype=dz.dtype)\n"
+          "    dz_hat[:, :, ::s[0], ::s[1]] = dz\n"
+          "    tops = [t for t, _ in layer_pads(q.shape, W.shape, s, d, dz.shape[-2:])]\n"
+          "    spans = [k * (f - 1) for k, f in zip(d, W.shape[2:])]\n"
+          "    sides = tuple((sp - t, n + t - m) for sp, t, n, m in "
+          "zip(spans, tops, q.shape[2:], dz_hat.shape[2:]))\n"
+          "    return conv_forward(cl.pad(dz_hat, sides), cl.rot180(W).transpose(1, 0, 2, 3), "
+          "None, (1, 1), d, q.shape[-2:])\n\n\n"
+          "def filter_gradient(dz, q, W, s, d):"),
+         ('    """dW of the dilated, strided layer, summed over the batch."""\n',
+          '    """dW of the dilated, strided layer, summed over the batch."""\n'
+          "    return conv_forward(q.transpose(1, 0, 2, 3), dz.transpose(1, 0, 2, 3), None, d, "
+          "s, W.shape[-2:]).transpose(1, 0, 2, 3)\n"),
+         ('    """dq at stride 1 with a dilation d = (d_h, d_w)."""\n',
+          '    """dq at stride 1 with a dilation d = (d_h, d_w)."""\n'
+          "    return via_forward(dz, q, W, (1, 1), d)\n"),
+         ('    """dq at any stride s and dilation d (eq. 29 generalised)."""\n',
+          '    """dq at any stride s and dilation d (eq. 29 generalised)."""\n'
+          "    return via_forward(dz, q, W, s, d)\n")],
+        {"a2-dw-tests", "a2-dq1-tests", "a2-dq-tests"},  # parts 3-5 switch conv_forward off
+    ),
     "a2-own-helpers": (  # correct, with helper names of its own: full marks
         "a2_backward",
         [("def input_gradient(dz, q, W, s, d):",

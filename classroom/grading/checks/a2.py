@@ -16,9 +16,12 @@ from . import Verdict, close, expect_array, rel, split, value
 
 # Taken out of the kernel's convlib: everything that computes a backward pass or a piece of
 # one (none of them handles a dilation or a rectangular filter, but they answer the notes'
-# layer), the activations' derivatives and the gradient checkers. Kept: pad, rot180, dilate
-# (one stride for both axes) and what the rest of convlib needs to import.
+# layer), the forward pass and im2col (a forward pass answers dW or dq in one call with its
+# arguments rearranged), the activations' derivatives and the gradient checkers. Kept: pad,
+# rot180, dilate (one stride for both axes) and the notes' padding arithmetic.
 CONVLIB = {
+    # forward.py, ops.py: the forward pass and its pieces
+    "conv_forward", "prepare", "filter_matrix", "im2col", "input_rows",
     # backward.py
     "conv_backward", "conv_backward_naive", "input_gradient_rot180", "input_gradient_col2im",
     "input_gradient_naive", "filter_gradient_dilated", "filter_gradient_naive",

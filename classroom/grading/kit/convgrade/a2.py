@@ -9,7 +9,9 @@ s = (s_h, s_w), dilation d = (d_h, d_w), padding p = s (h_out - 1) + d (f - 1) +
 axis, ceil(p/2) before.
 
 Parts 1-5 call the part's own function on cases of their own (part 4 on stride-1 cases only,
-part 5 on any stride; neither calls the other). Part 6 calls the student's
+part 5 on any stride; neither calls the other). While parts 3-5 run, the provided
+`conv_forward` (and any alias of it) is switched off: one call of it with the arguments
+rearranged gives dW or dq, and the parts forbid it. Part 6 calls the student's
 `directional_check` on `Cubic`, sum(c x^3), whose c is secret (the trusted oracle answers
 each call). Part 7 runs the student's `gradient_check` with every function it builds on
 swapped for a stand-in (`StandIn`): the provided `conv_forward` becomes a made-up layer that
@@ -242,17 +244,36 @@ def _run_check(namespace, run, layer_seed):
                 namespace.pop(key, None)
 
 
+NO_FORWARD = ("a2-dw-tests", "a2-dq1-tests", "a2-dq-tests")  # parts 3-5
+FORWARD_OFF = ("the provided conv_forward is switched off in parts 3-5, which must not call "
+               "it")
+
+
+def _forward_switched_off(*args, **kwargs):
+    raise RuntimeError(FORWARD_OFF)
+
+
 def run(grade_id, namespace, seed):
     records = []
-    for label, name, args in plan(grade_id, seed):
-        if grade_id == "a2-check-tests":
-            record = _run_check(namespace, *args[:2])
-        elif grade_id == "a2-num-tests":
-            case, x, grad, rng_seed, h, _ = args
-            record = call(function(namespace, name),
-                          (Cubic(case), x, grad, np.random.default_rng(rng_seed), h))
-        else:
-            record = call(function(namespace, name), args)
-        record["case"] = label
-        records.append(record)
+    real = namespace.get("conv_forward")
+    swaps = {}
+    if grade_id in NO_FORWARD and real is not None:  # aliases of it too
+        swaps = {key: _forward_switched_off for key, value in list(namespace.items())
+                 if value is real}
+    saved = {key: namespace[key] for key in swaps}
+    namespace.update(swaps)
+    try:
+        for label, name, args in plan(grade_id, seed):
+            if grade_id == "a2-check-tests":
+                record = _run_check(namespace, *args[:2])
+            elif grade_id == "a2-num-tests":
+                case, x, grad, rng_seed, h, _ = args
+                record = call(function(namespace, name),
+                              (Cubic(case), x, grad, np.random.default_rng(rng_seed), h))
+            else:
+                record = call(function(namespace, name), args)
+            record["case"] = label
+            records.append(record)
+    finally:
+        namespace.update(saved)
     return records
