@@ -297,6 +297,18 @@ MISTAKES = {
           "lead = f - 1 - round(p / 2)  # eq. (25)")],
         {"a4-dx-tests"},
     ),
+    "a4-no-crop-lead": (  # eq. (25)'s lead without the crop: wrong for p <= -2 only
+        "a4_debugging",
+        [("lead = f - 1 - -(-p // 2)  # eq. (25): f - 1 - before",
+          "lead = f - 1 - max(0, -(-p // 2))  # eq. (25)")],
+        {"a4-dx-tests"},
+    ),
+    "a4-float64-dw": (  # right values, float64 for float32 inputs: the dtype rule of all parts
+        "a4_debugging",
+        [("return (dZ.T @ X).reshape(ch_out, ch_in, f)",
+          "return (dZ.T @ X).reshape(ch_out, ch_in, f).astype(np.float64)")],
+        {"a4-dw-tests"},
+    ),
     "a4-own-helpers": (  # a correct solution with helper functions of its own: full marks
         "a4_debugging",
         [("def forward(", "def _filter_matrix(W):\n    return W.reshape(W.shape[0], -1)\n\n\n"

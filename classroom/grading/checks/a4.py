@@ -4,8 +4,8 @@ The layer is a 1-D convolution over sequences (x: (n_b, ch_in, length), W: (ch_o
 Every reference here is a loop written from the definition (eq. (6) and eqs. (7)-(8) in 1-D,
 and the chain rule); tests/classroom/test_a4_answers.py checks them against
 torch.nn.functional.conv1d with autograd. A verdict says what is wrong in the OUTPUT (its
-shape, or which positions differ in which case), never which bug or what code to change, and
-never the expected values.
+shape or dtype: every part keeps the dtype of its array arguments; or which positions differ in
+which case), never which bug or what code to change, and never the expected values.
 """
 
 from __future__ import annotations
@@ -116,14 +116,14 @@ def check(grade_id, name, label, args, record):
     if grade_id == "a4-fwd-tests":
         x, W, b, s, l_out = args
         want = forward_loops(x, W, b, s, l_out).astype(x.dtype)
-        if not expect_array("forward", got, want, where, dtype=False):
+        if not expect_array("forward", got, want, where):
             raise Verdict(f"forward's output differs from the definition (eq. (6) in 1-D) at "
                           f"{positions(got, want)} {where}")
         return
     if grade_id == "a4-col2im-tests":
         cols, shape, f, s = args
         want = col2im_loops(cols, shape, f, s).astype(cols.dtype)
-        if not expect_array("col2im", got, want, where, dtype=False):
+        if not expect_array("col2im", got, want, where):
             raise Verdict(f"col2im is not the adjoint of im2col: <im2col(y), cols> != "
                           f"<y, col2im(cols)>; its output differs at {positions(got, want)} "
                           f"{where}")
@@ -131,11 +131,11 @@ def check(grade_id, name, label, args, record):
     dz, x, W, s = args
     dW, dx = (g.astype(x.dtype) for g in gradients_loops(dz, x, W, s))
     if grade_id == "a4-dw-tests":
-        if not expect_array("filter_gradient", got, dW, where, dtype=False):
+        if not expect_array("filter_gradient", got, dW, where):
             raise Verdict(f"dW differs from the gradient of sum(dz * z) with respect to W at "
                           f"{positions(got, dW, 'taps')} {where}")
         return
-    if not expect_array("input_gradient", got, dx, where, dtype=False):
+    if not expect_array("input_gradient", got, dx, where):
         raise Verdict(f"dx differs from the gradient of sum(dz * z) with respect to x at "
                       f"{positions(got, dx)} {where}")
 
