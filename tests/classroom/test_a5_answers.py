@@ -58,6 +58,9 @@ def ns():
                       flags=re.S)
         code = _unmarked(code)
         exec(compile(code, f"a5:{cell['metadata']['nbgrader']['grade_id']}", "exec"), namespace)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")  # the notebook's figures: other tests count pyplot's open figures
     return namespace
 
 
