@@ -14,7 +14,7 @@ ROUTES = ["gather", "scatter"]
 FD_STEP, FD_TOL = 1e-2, 1e-7  # as in test_backward.py: the loss is linear in q
 
 
-@pytest.mark.parametrize("workspace", [1, 300, None])
+@pytest.mark.parametrize("workspace", [1, None])
 @pytest.mark.parametrize("route", ROUTES)
 def test_each_route_matches_the_reference_loops(case, route, workspace):
     """Every case of the grid (strides, odd and negative padding, rectangles, batches), down to
@@ -50,13 +50,13 @@ def test_each_route_in_float32(case, route):
         np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4 * np.abs(r).max())
 
 
-@pytest.mark.parametrize("workspace", [1, 500, None])
+@pytest.mark.parametrize("workspace", [1, None])
 @pytest.mark.parametrize("route", ROUTES)
 def test_each_route_is_bitwise_independent_of_threads(case, route, workspace):
     q, W, _, dz = case.arrays()
     kw = dict(case.kwargs, workspace=workspace, dq_route=route)
     ref = cl.conv_backward(dz, q, W, threads=1, **kw)
-    for threads in (2, 3):
+    for threads in (2, 5):
         for a, c in zip(cl.conv_backward(dz, q, W, threads=threads, **kw), ref, strict=True):
             np.testing.assert_array_equal(a, c)
 
@@ -88,7 +88,7 @@ def test_auto_takes_the_rule_and_the_rule_is_the_measured_one():
         cl.conv_backward(dz, q, W, h_out="same", dq_route="col2im")
 
 
-@pytest.mark.parametrize("workspace", [1, 300, None])
+@pytest.mark.parametrize("workspace", [1, None])
 @pytest.mark.parametrize("route", ROUTES)
 def test_kept_windows_give_the_same_gradients_bit_for_bit(case, route, workspace):
     q, W, b, dz = case.arrays()
