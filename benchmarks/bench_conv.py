@@ -2,7 +2,7 @@
 
 Run from the repository root (``make bench`` does this)::
 
-    .venv/bin/python benchmarks/bench_conv.py                 # full run, about 10 minutes
+    .venv/bin/python benchmarks/bench_conv.py                 # full run, about 20 minutes
     .venv/bin/python benchmarks/bench_conv.py --quick         # smoke test, under a minute
     .venv/bin/python benchmarks/bench_conv.py --cases b,c --dtypes float64 --threads 1
 
