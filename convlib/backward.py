@@ -146,9 +146,9 @@ def choose_dq_route(layer) -> str:
     (``ch_in f^2`` rows per output pixel) and adds it back with ``f^2`` slice additions, while
     the gather copies the windows of ``dz_bar`` (``ch_out f^2`` rows per *input* pixel) and
     multiplies once. So the gather moves ``ch_out / ch_in`` times the scatter's numbers, and
-    for ``s > 1`` its windows hold the dilation's zeros: ``s^2`` times the flops. Measured
-    (benchmark cases b, c, d and layers with ``ch_out <= ch_in``, both dtypes; see the
-    vectorization chapter) the gather wins exactly when this rule says. It depends on the
+    for ``s > 1`` its windows hold the dilation's zeros: ``s^2`` times the flops. On the
+    benchmark's five cases in both dtypes (a narrowing layer among them; the vectorization
+    chapter shows the run) the faster route was the one this rule names. It depends on the
     layer only, so results never depend on ``threads``.
     """
     return "gather" if layer.s == 1 and layer.ch_out <= layer.ch_in else "scatter"
