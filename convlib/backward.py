@@ -4,7 +4,8 @@ Given ``dz`` (the differential of the loss with respect to ``z``, eqs. 10-11) th
 gives ``dW`` (eqs. 12-15), ``db`` (eq. 16) and ``dq`` (eqs. 17-29), for any stride, padding,
 rectangular images and mini-batches. ``dW`` and ``db`` are summed over the mini-batch.
 
-``dq`` is computed by two independent routes that the tests hold equal:
+``dq`` is computed by two independent routes that the tests hold equal (and
+:func:`conv_backward` takes either, chunked, by ``dq_route=``):
 
 - ``input_gradient_col2im``: every window's gradient scattered back where it was read;
 - ``input_gradient_rot180``: the notes' route, eq. (29): dilate ``dz``, pad it
@@ -19,7 +20,7 @@ from . import chunks
 from ._validate import as_float_array, cast
 from .forward import filter_matrix, prepare
 from .ops import col2im, dilate, im2col, input_rows, rot180, windows
-from .padding import pad
+from .padding import layer_geometry, pad
 
 
 def _backward_args(dz, q, W, s, h_out, padding):
@@ -134,8 +135,27 @@ def conv_backward_naive(dz, q, W, s=1, h_out="valid", *, padding=None):
     )
 
 
+DQ_ROUTES = ("auto", "gather", "scatter")
+
+
+def choose_dq_route(layer) -> str:
+    """The route ``conv_backward(dq_route="auto")`` takes to ``dq`` for a layer.
+
+    ``"gather"`` when ``s = 1`` and ``ch_out <= ch_in``, else ``"scatter"``. Both routes
+    gather ``U`` from ``q`` for ``dW``; beyond that the scatter multiplies ``dU = F dZ``
+    (``ch_in f^2`` rows per output pixel) and adds it back with ``f^2`` slice additions, while
+    the gather copies the windows of ``dz_bar`` (``ch_out f^2`` rows per *input* pixel) and
+    multiplies once. So the gather moves ``ch_out / ch_in`` times the scatter's numbers, and
+    for ``s > 1`` its windows hold the dilation's zeros: ``s^2`` times the flops. On the
+    benchmark's five cases in both dtypes (a narrowing layer among them; the vectorization
+    chapter shows the run) the faster route was the one this rule names. It depends on the
+    layer only, so results never depend on ``threads``.
+    """
+    return "gather" if layer.s == 1 and layer.ch_out <= layer.ch_in else "scatter"
+
+
 def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None, threads=None,
-                  chunk=None):
+                  chunk=None, dq_route="auto", windows=None):
     """Gradients of the layer, vectorized: the backward pass section 4 announces.
 
     With ``U`` the window matrix of the forward pass (:func:`convlib.im2col`, eq. 34: one
@@ -145,11 +165,18 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
     - ``dF = U dZ^T``, which is ``dW`` reshaped (eq. 15: a correlation of the input with the
       dilated ``dz``),
     - ``db``, the sum of ``dz`` (eq. 16),
-    - ``dU = F dZ``, the gradient of every window, which :func:`convlib.col2im` scatters back
-      onto the input (eq. 29: a transposed convolution).
+    - ``dq`` by one of two routes (``dq_route``):
 
-    Chunk by chunk, as :func:`convlib.conv_forward`: ``dU`` overwrites ``U`` in the chunk's
-    buffer; ``dW`` is the sum of the chunks' parts, in chunk order.
+      - ``"scatter"``: ``dU = F dZ``, the gradient of every window, which
+        :func:`convlib.col2im` scatters back onto the input (a transposed convolution);
+      - ``"gather"``: eq. (29) as written, a stride-1 correlation of ``dz_bar`` (``dz``
+        dilated and padded, eqs. 24-26) with the rotated filters: :func:`convlib.im2col` of
+        ``dz_bar`` and one product ``dQ = R V``, ``R`` the ``(ch_in, ch_out f^2)`` matrix of
+        ``rot180(W)``, exactly like the forward pass; every chunk writes its own rows of
+        ``dq``, nothing is added across chunks.
+
+    Chunk by chunk, as :func:`convlib.conv_forward`: ``dW`` is the sum of the chunks' parts,
+    in chunk order; the scatter's bands of one image are added in order too.
 
     Parameters
     ----------
@@ -157,6 +184,14 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
         Cast to ``np.result_type(q, W)``; a value that would overflow there is an error.
     q, W, s, h_out, padding, workspace, threads, chunk
         As in :func:`convlib.conv_forward`.
+    dq_route : {"auto", "gather", "scatter"}, keyword-only
+        ``"auto"`` (default) takes :func:`convlib.backward.choose_dq_route`'s choice: the
+        gather for stride 1 and ``ch_out <= ch_in``, the scatter otherwise. Both give ``dq``
+        up to rounding.
+    windows : dict, optional, keyword-only
+        The window matrices a :func:`convlib.conv_forward` call with the same ``q``, layer and
+        chunk settings kept (its ``keep=``): ``dW`` then uses them instead of gathering ``U``
+        again. Chunks it does not hold are gathered; the result is the same, bit for bit.
 
     Returns
     -------
@@ -165,25 +200,116 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
     db : ndarray, shape (ch_out,)
         ``dW`` and ``db`` summed over the mini-batch; all in ``np.result_type(q, W)``.
     """
+    if dq_route not in DQ_ROUTES:
+        raise ValueError(f"dq_route must be one of {DQ_ROUTES}; got {dq_route!r}")
     dz, q, W, layer = _backward_args(dz, q, W, s, h_out, padding)
+    route = choose_dq_route(layer) if dq_route == "auto" else dq_route
+    kept = {c: U for (g, c), U in (windows or {}).items() if g == layer}
+    kw = dict(workspace=workspace, threads=threads, chunk=chunk, kept=kept)
+    if route == "scatter":
+        dq, dFt = _dW_and_dq_scatter(dz, q, W, layer, **kw)
+    else:
+        dFt = _filter_gradient(dz, q, layer, **kw)
+        del kw["kept"]
+        dq = _input_gradient_gather(dz, W, layer, **kw)
+    dW = dFt.reshape(layer.ch_in, layer.f, layer.f, layer.ch_out).transpose(0, 3, 1, 2)
+    dW = np.ascontiguousarray(dW)
+    return dq, dW, dz.sum(axis=(0, 2, 3))  # db: eq. (16)
+
+
+def _dW_part(U, dz, c, layer):
+    """Eq. (15) on one chunk: ``dF = U dZ^T`` summed over the chunk's images, ``(ch_in f^2,
+    ch_out)``. ``U`` is the chunk's window matrix; each image's block of columns is a strided
+    view, and ``dZ_n^T`` a transposed view: the BLAS reads both in place, nothing is copied."""
+    pixels = (c.i1 - c.i0) * layer.w_out
+    Un = U.reshape(-1, c.n1 - c.n0, pixels)
+    dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_out, pixels)
+    dW_part = Un[:, 0] @ dZn[0].T
+    for n in range(1, c.n1 - c.n0):
+        dW_part += Un[:, n] @ dZn[n].T
+    return dW_part
+
+
+def _filter_gradient(dz, q, layer, *, workspace, threads, chunk, kept):
+    """``dF = U dZ^T`` (eq. 15) over all chunks, added in chunk order; a chunk's ``U`` is
+    taken from ``kept`` when the forward pass kept it, else gathered again."""
+    dFt = np.zeros((layer.ch_in * layer.f * layer.f, layer.ch_out), dtype=q.dtype)
+
+    def work(c, buffer):
+        U = kept.get(c)
+        if U is None:
+            U = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1),
+                       out=buffer)
+        return _dW_part(U, dz, c, layer)
+
+    def consume(c, part):
+        np.add(dFt, part, out=dFt)
+
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, consume=consume,
+               chunk=chunk)
+    return dFt
+
+
+def gather_geometry(layer):
+    """The :class:`convlib.Geometry` of eq. (29) read as a forward pass: ``dz_hat`` (``ch_out``
+    channels, dilated by ``s``) padded by ``layer.back_pads``, stride 1, ``f x f`` windows,
+    ``h_in x w_in`` outputs with ``ch_in`` channels."""
+    (top, bottom), (left, right) = layer.back_pads
+    g = layer_geometry(layer.s * (layer.h_out - 1) + 1, layer.s * (layer.w_out - 1) + 1,
+                       layer.f, 1, padding=(top, bottom, left, right), n_b=layer.n_b,
+                       ch_in=layer.ch_out, ch_out=layer.ch_in)
+    assert (g.h_out, g.w_out) == (layer.h_in, layer.w_in), (g, layer)
+    return g
+
+
+def _input_gradient_gather(dz, W, layer, *, workspace, threads, chunk):
+    """``dq`` by eq. (29) as a gather: im2col of ``dz_bar`` and one product per chunk.
+
+    ``dq[n, mu] = sum_nu dz_bar[n, nu] (star) rot180(W)[mu, nu]`` is the forward pass of
+    :func:`convlib.conv_forward` with ``dz_hat`` as the input, padded by eqs. (24)-(26), and
+    the filters ``R[mu, (nu, a, b)] = W[mu, nu, f - 1 - a, f - 1 - b]``. Each chunk writes its
+    own images or rows of ``dq``: no scatter, no sum across chunks.
+    """
+    g = gather_geometry(layer)
+    dz_hat = dz if layer.s == 1 else dilate(dz, layer.s)  # eq. (15)'s dilation
+    R = rot180(W).reshape(layer.ch_in, layer.ch_out * layer.f * layer.f)  # contiguous
+    dq = np.empty((layer.n_b, layer.ch_in, layer.h_in, layer.w_in), dtype=dz.dtype)
+
+    def work(c, buffer):
+        V = im2col(dz_hat[c.n0 : c.n1], g.f, 1, g.pads, rows=(c.i0, c.i1), out=buffer)
+        pixels = (c.i1 - c.i0) * g.w_out
+        Vn = V.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)
+        dqn = dq[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_in, pixels)
+        np.matmul(R, Vn, out=dqn)  # eq. (29), dq_n = R V_n, written straight into dq
+
+    chunks.run(work, g, dz.dtype, workspace=workspace, threads=threads, chunk=chunk)
+    return dq
+
+
+def _dW_and_dq_scatter(dz, q, W, layer, *, workspace, threads, chunk, kept):
+    """``dF`` and ``dq`` by the scatter: per chunk ``dF += U dZ^T``, ``dU = F dZ`` in the
+    chunk's buffer (over ``U`` unless ``kept`` holds it), col2im into ``dq``; bands of one
+    image added in order."""
     F = filter_matrix(W)  # (ch_in f^2, ch_out)
     dq = np.zeros_like(q, order="C")
     dFt = np.zeros(F.shape, dtype=q.dtype)
 
     def work(c, buffer):
-        U = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
+        U = kept.get(c)
+        if U is None:
+            U = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1),
+                       out=buffer)
         pixels = (c.i1 - c.i0) * layer.w_out
+        dW_part = _dW_part(U, dz, c, layer)
+        U = buffer[: U.size].reshape(U.shape)  # dU goes to the buffer (U itself, or not kept)
         Un = U.reshape(-1, c.n1 - c.n0, pixels).transpose(1, 0, 2)  # image by image
         dZn = dz[c.n0 : c.n1, :, c.i0 : c.i1].reshape(c.n1 - c.n0, layer.ch_out, pixels)
-        dW_part = Un[0] @ dZn[0].T  # eq. (15), dF = U dZ^T summed over the chunk's images
-        for U_n, dZ_n in zip(Un[1:], dZn[1:], strict=True):
-            dW_part += U_n @ dZ_n.T
-        np.matmul(F, dZn, out=Un)  # dU = F dZ, the windows' gradient, over U
+        np.matmul(F, dZn, out=Un)  # dU = F dZ, the windows' gradient
         shape = (c.n1 - c.n0, layer.ch_in, layer.h_in, layer.w_in)
         if c.whole:  # the chunk's images are its own: scatter straight into dq
             col2im(U, shape, layer.f, layer.s, layer.pads, out=dq[c.n0 : c.n1])
             return dW_part, None
-        # eq. (29), a band of one image: its rows overlap the next band's, added in order below
+        # a band of one image: its rows overlap the next band's, added in order below
         return dW_part, col2im(U, shape, layer.f, layer.s, layer.pads, rows=(c.i0, c.i1))
 
     def consume(c, result):
@@ -195,9 +321,7 @@ def conv_backward(dz, q, W, s=1, h_out="valid", *, padding=None, workspace=None,
 
     chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, consume=consume,
                chunk=chunk)
-    dW = dFt.reshape(layer.ch_in, layer.f, layer.f, layer.ch_out).transpose(0, 3, 1, 2)
-    dW = np.ascontiguousarray(dW)
-    return dq, dW, dz.sum(axis=(0, 2, 3))  # db: eq. (16)
+    return dq, dFt
 
 
 def input_gradient_col2im(dz, q, W, s=1, h_out="valid", *, padding=None):

@@ -90,7 +90,7 @@ def filter_matrix(W):
 
 
 def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=None,
-                 threads=None, chunk=None):
+                 threads=None, chunk=None, keep=None):
     """Pre-activation output of the layer, vectorized: eqs. (34)-(35) of the notes, corrected.
 
     The windows of eq. (31) are gathered by :func:`convlib.im2col` into the window matrix
@@ -120,6 +120,11 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
         Target bytes of one chunk's window matrix (default: ``convlib.chunks.CHUNK``, with
         at least ``SPLIT`` chunks for a layer above ``SPLIT x MIN_CHUNK``; see
         :func:`convlib.chunks.plan`).
+    keep : dict, optional, keyword-only
+        If given, receives every chunk's window matrix ``U`` (each in an array of its own, the
+        whole ``U`` in all: ``ch_in f^2`` times the output pixels), for
+        :func:`convlib.conv_backward`'s ``windows=``. :class:`convlib.nn.Conv2d` passes one
+        when ``U`` fits in the workspace.
 
     Returns
     -------
@@ -134,9 +139,11 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
     """
     q, W, b, layer = prepare(q, W, b, s, h_out, padding)
     z = np.empty((layer.n_b, layer.ch_out, layer.h_out, layer.w_out), dtype=q.dtype)
-    Ft = np.ascontiguousarray(filter_matrix(W).T)  # (ch_out, ch_in f^2)
+    Ft = np.ascontiguousarray(filter_matrix(W).T)  # (ch_out, ch_in f^2), laid out once
 
     def work(c, buffer):
+        if keep is not None:  # an array of its own, not the reused buffer
+            buffer = np.empty_like(buffer)
         U = im2col(q[c.n0 : c.n1], layer.f, layer.s, layer.pads, rows=(c.i0, c.i1), out=buffer)
         # eq. (35), z_n = F^T U_n for each image n of the chunk, written straight into z
         pixels = (c.i1 - c.i0) * layer.w_out
@@ -145,6 +152,12 @@ def conv_forward(q, W, b=None, s=1, h_out="valid", *, padding=None, workspace=No
         np.matmul(Ft, Un, out=zn)
         if b is not None:
             zn += b[:, None]
+        return U
 
-    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, chunk=chunk)
+    def consume(c, U):
+        if keep is not None:
+            keep[(layer, c)] = U  # the key: the chunk of this geometry
+
+    chunks.run(work, layer, q.dtype, workspace=workspace, threads=threads, chunk=chunk,
+               consume=consume)
     return z

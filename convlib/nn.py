@@ -265,22 +265,42 @@ class Conv2d(Module):
         self._params = _Params(W=W, b=np.zeros(self.ch_out, dtype=dtype))
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
+    def _windows_fit(self, x):
+        """Whether all window matrices of ``x`` fit in ``convlib.chunks.WORKSPACE`` bytes."""
+        if x.ndim != 4 or x.shape[1] != self.ch_in or min(x.shape) < 1:
+            return False  # conv_forward says what is wrong
+        g = self._geometry()
+        try:
+            L = layer_geometry(*x.shape[2:], self.f, self.s, g["h_out"], g["padding"],
+                               n_b=x.shape[0], ch_in=self.ch_in)
+        except ValueError:
+            return False
+        itemsize = np.result_type(x, self.params["W"]).itemsize
+        return L.ch_in * L.f**2 * L.n_b * L.h_out * L.w_out * itemsize <= chunks.WORKSPACE
+
     def _geometry(self):
         return dict(s=self.s, h_out="valid" if self.h_out is None else self.h_out,
                     padding=self.padding)
 
     def forward(self, x):
-        """``z = conv_forward(x, W, b, s, h_out)``; ``x`` is ``(n_b, ch_in, h_in, w_in)``."""
+        """``z = conv_forward(x, W, b, s, h_out)``; ``x`` is ``(n_b, ch_in, h_in, w_in)``.
+
+        In training (outside :func:`no_grad`) the window matrices of eq. (34) are kept for the
+        backward pass's ``dW`` when all of them fit in ``convlib.chunks.WORKSPACE`` bytes (the
+        memory bound of the chunked passes); otherwise the backward pass gathers them again.
+        """
         x = as_float_array(x, "x", 4, "(n_b, ch_in, h_in, w_in)")
-        z = conv_forward(x, self.params["W"], self.params["b"], **self._geometry())
-        self._keep((x, z.shape))
+        W, b = self.params["W"], self.params["b"]
+        kept = {} if _grad_enabled() and self._windows_fit(x) else None
+        z = conv_forward(x, W, b, **self._geometry(), keep=kept)
+        self._keep((x, z.shape, kept))
         return z
 
     def backward(self, dy):
         """``dx, dW, db = conv_backward(dy, x, W, s, h_out)``; returns ``dx``."""
-        x, shape = self._cached()
+        x, shape, kept = self._cached()
         dy = _check_dy(dy, shape)
-        dx, dW, db = conv_backward(dy, x, self.params["W"], **self._geometry())
+        dx, dW, db = conv_backward(dy, x, self.params["W"], **self._geometry(), windows=kept)
         self.grads = {"W": dW, "b": db}
         return dx
 
