@@ -228,3 +228,119 @@ def test_seeds_clear_the_hidden_threshold(ns):
     """The hidden test trains with seeds 1..1000 (seed % 1000 + 1): a few of them pass."""
     for seed in (1, 2, 500):
         assert ns["train"](seed, 10)[1] < 0.040
+
+
+def test_rules_names_agree_with_the_sealed_kernel(ns):
+    """The notebook's REMOVED is what checks/a5.py removes from the kernel's convlib, and
+    convlib.pad (allowed by the rules) survives the removal."""
+    sys.path.insert(0, str(CLASSROOM))
+    from grading.checks import a5 as checks
+    from grading.kit.build import strip_source
+
+    import convlib
+
+    assert ns["REMOVED"] == set(checks.CONVLIB)
+    assert "pad" not in checks.CONVLIB and "`convlib.pad` (allowed" in _markdown("a5-intro")
+    stripped = {}
+    for path in Path(convlib.__file__).parent.glob("*.py"):
+        exec(compile(strip_source(path.read_text(), set(checks.CONVLIB)), str(path), "exec"),
+             stripped.setdefault(path.stem, {"__name__": f"convlib.{path.stem}"}))
+    assert "pad" in stripped["padding"] and "conv_forward" not in stripped["forward"]
+    # its sign, as the rules say: a positive amount pads, a negative one crops
+    assert convlib.pad(np.ones((1, 2, 2)), (1, -1, 0, 0)).shape == (1, 2, 2)
+    assert convlib.pad(np.ones((2, 2)), (1, 0, 0, 0))[0].tolist() == [0, 0]
+
+
+def test_public_rules_check(ns):
+    """check_rules flags a removed name used directly, through a helper of the notebook or an
+    import alias; not the model solution, nor a notebook function of the same name."""
+    code = ("import convlib\nfrom convlib import conv_forward as cf\n"
+            "def direct(x):\n    return convlib.conv_backward(x)\n"
+            "def helper(x):\n    return nn.Conv2d(x)\n"
+            "def indirect(x):\n    return helper(x)\n"
+            "def aliased(x):\n    return cf(x)\n"
+            "def input_gradient_naive(x):\n    return x\n"
+            "def own(x):\n    return input_gradient_naive(x)\n")
+    local = dict(ns)
+    exec(code, local)
+    found = {name: local["removed_names"](local[name])
+             for name in ("direct", "indirect", "aliased", "own")}
+    assert found == {"direct": {"conv_backward"}, "indirect": {"Conv2d"}, "aliased": {"cf"},
+                     "own": set()}
+    for name in ("conv_transpose_forward", "conv_transpose_backward", "train"):
+        assert ns["removed_names"](ns[name]) == set(), name
+    with pytest.raises(AssertionError, match="no convolution passes"):
+        local["check_rules"](local["indirect"])
+
+
+def _public_test_fails(ns, grade_id, replace):
+    """The message with which the public test cell `grade_id` fails on the model solution
+    changed by `replace` (old, new) in the solution cell of that part."""
+    part = {"a5-fwd-tests": "a5-fwd", "a5-bwd-tests": "a5-bwd"}[grade_id]
+    cells = {c["metadata"]["nbgrader"]["grade_id"]: _text(c) for c in _cells()}
+    local = dict(ns)
+    solution = _unmarked(cells[part])
+    assert replace[0] in solution
+    exec(solution.replace(*replace), local)
+    test = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n", "", cells[grade_id],
+                  flags=re.S)
+    with pytest.raises(AssertionError) as info:
+        exec(test, local)
+    return str(info.value)
+
+
+def test_public_tests_name_the_mistakes(ns):
+    """b[0] on every channel fails part 1's bias case; a backward that zeroes dy in place is
+    told so; a forward that cannot cut into the added zeros fails the case that does."""
+    message = _public_test_fails(ns, "a5-fwd-tests",
+                                 ("y = y + b[:, None, None]", "y = y + b[0]"))
+    assert "bias per channel" in message and "b[0] on every channel?" in message
+    message = _public_test_fails(ns, "a5-bwd-tests", (
+        "    dx = np.zeros(", "    dy[:, :, 0] = 0\n    dx = np.zeros("))
+    assert "modified dy in place; it must be unchanged" in message
+    message = _public_test_fails(ns, "a5-fwd-tests", (  # cuts first, then adds the zeros
+        "    full = np.pad(full,",
+        "    full = full[:, :, max(top, 0):H - max(bottom, 0), max(left, 0):Wd - max(right, 0)]\n"
+        "    top, bottom, left, right = min(top, 0), min(bottom, 0), min(left, 0), "
+        "min(right, 0)\n    full = np.pad(full,"))
+    assert "padding=(-3, 4, 3, -4)" in message, message
+
+
+def test_q2_traps(ns):
+    """Q2's warnings: 4 channels (seed 0) leave one of the 4 first-layer channels dead; with
+    lr=1e-3 the loss is still falling after 10 epochs, test error above 0.040 and below
+    nearest neighbour's 0.0487."""
+    question = _markdown("a5-q2-question")
+    assert "with seed 0 one of the 4 does" in question and "`lr=1e-3`" in question
+    text = re.search(r"def train\(.*?### END SOLUTION", next(
+        _text(c) for c in _cells() if c["metadata"]["nbgrader"]["grade_id"] == "a5-train"),
+        re.S).group(0)
+    nn = ns["nn"]
+
+    def run(*replacements):
+        """train(0, 10) of the model solution changed; (losses, test error, its network)."""
+        code = _unmarked(text)
+        for old, new in replacements:
+            assert old in code
+            code = code.replace(old, new)
+        built = []
+
+        class Sequential(nn.Sequential):
+            def __init__(self, *layers):
+                super().__init__(*layers)
+                built.append(self)
+
+        local = dict(ns, Sequential=Sequential)
+        exec(code.replace("nn.Sequential(", "Sequential("), local)
+        losses, mse = local["train"](0, 10)
+        return losses, mse, built[-1]
+
+    _, mse4, net = run(("(1, 16, (3, 3)", "(1, 4, (3, 3)"), ("(16, 1, (3, 3)", "(4, 1, (3, 3)"))
+    images, _ = ns["load_digits_8x8"]()
+    x = (images / 16).reshape(-1, 1, 4, 2, 4, 2).mean(axis=(3, 5))
+    with nn.no_grad():
+        hidden = net.layers[0].forward(x)
+    assert hidden.shape[1] == 4 and int(np.sum(np.all(hidden <= 0, axis=(0, 2, 3)))) == 1
+    losses, mse3, _ = run(("lr=1e-2", "lr=1e-3"))
+    epochs = losses.reshape(10, 47).mean(axis=1)
+    assert epochs[-1] < epochs[-2] and 0.040 < mse3 < 0.0487

@@ -251,6 +251,20 @@ MISTAKES = {
          ("        y = y + b[:, None, None]", "        pass")],
         {"a5-fwd-tests", "a5-train-tests"},  # training counts only with a working layer
     ),
+    "a5-bias-first-channel": (
+        "a5_network",
+        [("        y = y + b[:, None, None]", "        y = y + b[0]")],
+        {"a5-fwd-tests", "a5-train-tests"},
+    ),
+    "a5-cut-before-zeros": (  # wrong only where a side cuts past the scatter
+        "a5_network",
+        [("    full = np.pad(full, ((0, 0), (0, 0), (max(-top, 0), max(-bottom, 0)),",
+          "    full = full[:, :, max(top, 0):H - max(bottom, 0),\n"
+          "                max(left, 0):Wd - max(right, 0)]\n"
+          "    top, bottom, left, right = (min(v, 0) for v in (top, bottom, left, right))\n"
+          "    full = np.pad(full, ((0, 0), (0, 0), (max(-top, 0), max(-bottom, 0)),")],
+        {"a5-fwd-tests", "a5-train-tests"},
+    ),
     "a5-dW-not-summed": (
         "a5_network",
         [('dW[:, :, a, c] = np.einsum("nmij,nvij->mv", x, seen)',

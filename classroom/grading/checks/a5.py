@@ -119,6 +119,10 @@ def check(grade_id, name, label, args, record):
                                                    bias_on_added=False)):
             raise Verdict(f"{name} leaves the bias off the zero rows or columns a negative "
                           f"side adds {label}: every output pixel gets b[nu]")
+        if b is not None and len(b) > 1 and close(got, reference(x, W, np.full_like(b, b[0]),
+                                                                  s, padding)):
+            raise Verdict(f"{name} adds b[0] to every output channel {label}: channel nu gets "
+                          "b[nu]")
         if close(got, reference(x, W, None, s, padding)) and b is not None:
             raise Verdict(f"{name} does not add the bias {label}")
         raise Verdict(f"{name} gives wrong values (relative error {rel(got, want):.1e}) {label}")

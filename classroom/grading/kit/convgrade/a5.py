@@ -36,6 +36,7 @@ FIXED = [
     (3, 1, 2, 2, 3, (3, 3), (2, 1), (-1, 2, 2, -1), True),    # zero rows on top, crops
     (2, 2, 1, 4, 4, (1, 1), (2, 2), (0, -1, 0, -1), False),   # f = 1 < s: gaps
     (1, 3, 2, 5, 2, (5, 3), (1, 2), (2, 2, 1, 1), True),      # taller filter, s_h = 1
+    (2, 2, 3, 1, 2, (2, 3), (1, 2), (-3, 4, 6, -3), True),    # sides cut past the scatter
 ]
 
 
