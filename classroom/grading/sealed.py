@@ -56,6 +56,7 @@ class SealedExecute(Execute):
         self._unsealed_env = {"CONVGRADE_SEED": seed, "PYTHONPATH": str(kit)}
         from . import oracle  # the kernel's proxies are answered here, from a secret of ours
         server = oracle.start(self._box.run, resources["convgrade_seed"])
+        self._oracle = server.oracle
         self._box.env["CONVGRADE_ORACLE"] = self._unsealed_env["CONVGRADE_ORACLE"] = str(
             server.folder)
         try:
@@ -65,6 +66,14 @@ class SealedExecute(Execute):
             self._box.close()
             shutil.rmtree(self._box.run.parent / f"{self._box.name}-spec", ignore_errors=True)
             forget_kit(assignment)
+
+    def preprocess_cell(self, cell, resources, index):
+        # the oracle answers a part's stand-ins only while that part's test cell runs
+        self._oracle.active = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            self._oracle.active = ""
 
     def create_kernel_manager(self):
         box = self._box
