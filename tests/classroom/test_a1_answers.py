@@ -121,6 +121,16 @@ def _grade(ns, grade_id, seed=7):
     return verdict(grade_id, records, seed)
 
 
+def _only_these_parts_fail(ns, broken):
+    """Each part of `broken` fails with its phrase in the verdict; every other part passes."""
+    for grade_id in kit.PARTS:
+        message = _grade(ns, grade_id)
+        if grade_id in broken:
+            assert message and broken[grade_id] in message, (grade_id, message)
+        else:
+            assert message is None, (grade_id, message)
+
+
 def test_model_solution_passes_every_part(model):
     for seed in (0, 1, 12345):
         for grade_id in kit.PARTS:
@@ -161,12 +171,7 @@ def test_each_mistake_fails_its_own_part_only(mistake):
     text = "".join(_source(c) for c in _cells())
     assert text.count(old) == 1, old
     ns = _solution([(old, new)])
-    for grade_id in kit.PARTS:
-        message = _grade(ns, grade_id)
-        if grade_id in broken:
-            assert message and broken[grade_id] in message, (grade_id, message)
-        else:
-            assert message is None, (grade_id, message)
+    _only_these_parts_fail(ns, broken)
 
 
 def test_vectorized_pass_is_not_fooled_by_a_stand_in_window_matrix():
@@ -357,12 +362,7 @@ def test_public_and_hidden_tests_catch_the_reviewers_mistakes(mistake):
     message = _public_message(public_cell, replacements)
     assert message and phrase in message, message
     ns = _solution(replacements)
-    for grade_id in kit.PARTS:
-        message = _grade(ns, grade_id)
-        if grade_id in broken:
-            assert message and broken[grade_id] in message, (grade_id, message)
-        else:
-            assert message is None, (grade_id, message)
+    _only_these_parts_fail(ns, broken)
 
 
 def test_split_cell_says_why_it_cannot_check_even_totals():
