@@ -380,26 +380,17 @@ def test_hidden_cases_mix_signs_and_dtypes():
 
 
 def test_helper_in_part_3_serves_part_5():
-    """The intro: a helper defined in an earlier solution cell stays defined for part 5."""
-    helper = ("def conv_forward_loops(q, W, b, s, d, pads):",
-              "def pad_or_crop(q, pads):\n"
-              "    (t, bo), (l, r) = pads\n"
-              "    q = np.pad(q, ((0, 0), (0, 0), (max(t, 0), max(bo, 0)), "
-              "(max(l, 0), max(r, 0))))\n"
-              "    return q[:, :, max(-t, 0):q.shape[2] - max(-bo, 0), "
-              "max(-l, 0):q.shape[3] - max(-r, 0)]\n\n\n"
-              "def conv_forward_loops(q, W, b, s, d, pads):")
-    use = ("    (top, bottom), (left, right) = pads\n"
-           "    q_bar = np.pad(q, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)),\n"
-           "                       (max(left, 0), max(right, 0))))\n"
-           "    H, W_ = q_bar.shape[2:]\n"
-           "    q_bar = q_bar[:, :, max(-top, 0):H - max(-bottom, 0), "
-           "max(-left, 0):W_ - max(-right, 0)]\n"
-           "    ho = (q_bar.shape[2] - d[0]",
-           "    q_bar = pad_or_crop(q, pads)\n    ho = (q_bar.shape[2] - d[0]")
+    """The intro: a helper defined in an earlier solution cell stays defined for part 5 (the
+    classroom test's own-helpers submission: `pad_or_crop` defined in part 3, used in part 5)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_classroom import MISTAKES
+
+    assignment, replacements, broken = MISTAKES["own-helpers"]
+    assert assignment == "a1_forward" and not broken
+    assert any("def pad_or_crop(" in new for _, new in replacements)
     text = "".join(_source(c) for c in _cells())
-    assert text.count(helper[0]) == 1 and text.count(use[0]) == 1
-    ns = _solution([helper, use])
+    assert all(text.count(old) == 1 for old, _ in replacements)
+    ns = _solution(replacements)
     for grade_id in kit.PARTS:
         assert _grade(ns, grade_id) is None, grade_id
 
